@@ -1,0 +1,57 @@
+package io.taskbatch.api;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+/** What to run: a task source, an executor and the policies around them. */
+public class TaskBatchSpec {
+    @JsonPropertyDescription("Where the tasks come from: exactly one of items, range, configMap, files.")
+    private TaskSourceSpec tasks;
+
+    @JsonPropertyDescription("How each task is run: exactly one of builtin, command, processPool.")
+    private RunSpec run;
+
+    @JsonPropertyDescription("Worker pods: how many, how big, how many task slots each.")
+    private WorkersSpec workers = new WorkersSpec();
+
+    @JsonPropertyDescription("Retries of a failed task, with exponential backoff.")
+    private RetrySpec retry = new RetrySpec();
+
+    @JsonPropertyDescription("Longest time one attempt of a task may run (e.g. 30s, 10m); it is killed after that.")
+    private String taskTimeout = "10m";
+
+    @JsonPropertyDescription("When the whole batch counts as failed.")
+    private FailurePolicySpec failurePolicy = new FailurePolicySpec();
+
+    @JsonPropertyDescription("Where results go: by default a capped ConfigMap, or JSON Lines on a PersistentVolumeClaim.")
+    private ResultsSpec results = new ResultsSpec();
+
+    @JsonPropertyDescription("True pauses the batch: workers stop taking tasks until it is false again.")
+    private boolean suspend;
+
+    @JsonPropertyDescription("Seconds to keep the finished batch's Jobs before they are deleted.")
+    private Long ttlSecondsAfterFinished = 86400L;
+
+    @JsonPropertyDescription("The RabbitMQ broker to use; default: the operator's configured broker.")
+    private BrokerSpec broker;
+
+    public TaskSourceSpec getTasks() { return tasks; }
+    public void setTasks(TaskSourceSpec tasks) { this.tasks = tasks; }
+    public RunSpec getRun() { return run; }
+    public void setRun(RunSpec run) { this.run = run; }
+    public WorkersSpec getWorkers() { return workers; }
+    public void setWorkers(WorkersSpec workers) { this.workers = workers; }
+    public RetrySpec getRetry() { return retry; }
+    public void setRetry(RetrySpec retry) { this.retry = retry; }
+    public String getTaskTimeout() { return taskTimeout; }
+    public void setTaskTimeout(String taskTimeout) { this.taskTimeout = taskTimeout; }
+    public FailurePolicySpec getFailurePolicy() { return failurePolicy; }
+    public void setFailurePolicy(FailurePolicySpec failurePolicy) { this.failurePolicy = failurePolicy; }
+    public ResultsSpec getResults() { return results; }
+    public void setResults(ResultsSpec results) { this.results = results; }
+    public boolean isSuspend() { return suspend; }
+    public void setSuspend(boolean suspend) { this.suspend = suspend; }
+    public Long getTtlSecondsAfterFinished() { return ttlSecondsAfterFinished; }
+    public void setTtlSecondsAfterFinished(Long ttl) { this.ttlSecondsAfterFinished = ttl; }
+    public BrokerSpec getBroker() { return broker; }
+    public void setBroker(BrokerSpec broker) { this.broker = broker; }
+}

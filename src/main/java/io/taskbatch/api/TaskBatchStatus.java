@@ -1,0 +1,83 @@
+package io.taskbatch.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the batch is doing, as kubectl shows it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TaskBatchStatus {
+    private String phase;
+    private List<Condition> conditions = new ArrayList<>();
+    private Long total;
+    private Long published;
+    private Long succeeded;
+    private Long failed;
+    private Long retried;
+    private Long dead;
+    private String done;
+    private Integer desiredWorkers;
+    private Integer readyWorkers;
+    private String workers;
+    private String startTime;
+    private String completionTime;
+    private String rate;
+    private String results;
+    private List<FailedTask> failedTasks;
+    private Long observedGeneration;
+
+    public String getPhase() { return phase; }
+    public void setPhase(String phase) { this.phase = phase; }
+    public List<Condition> getConditions() { return conditions; }
+    public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
+    public Long getTotal() { return total; }
+    public void setTotal(Long total) { this.total = total; }
+    public Long getPublished() { return published; }
+    public void setPublished(Long published) { this.published = published; }
+    public Long getSucceeded() { return succeeded; }
+    public void setSucceeded(Long succeeded) { this.succeeded = succeeded; }
+    public Long getFailed() { return failed; }
+    public void setFailed(Long failed) { this.failed = failed; }
+    public Long getRetried() { return retried; }
+    public void setRetried(Long retried) { this.retried = retried; }
+    public Long getDead() { return dead; }
+    public void setDead(Long dead) { this.dead = dead; }
+    public String getDone() { return done; }
+    public void setDone(String done) { this.done = done; }
+    public Integer getDesiredWorkers() { return desiredWorkers; }
+    public void setDesiredWorkers(Integer desiredWorkers) { this.desiredWorkers = desiredWorkers; }
+    public Integer getReadyWorkers() { return readyWorkers; }
+    public void setReadyWorkers(Integer readyWorkers) { this.readyWorkers = readyWorkers; }
+    public String getWorkers() { return workers; }
+    public void setWorkers(String workers) { this.workers = workers; }
+    public String getStartTime() { return startTime; }
+    public void setStartTime(String startTime) { this.startTime = startTime; }
+    public String getCompletionTime() { return completionTime; }
+    public void setCompletionTime(String completionTime) { this.completionTime = completionTime; }
+    public String getRate() { return rate; }
+    public void setRate(String rate) { this.rate = rate; }
+    public String getResults() { return results; }
+    public void setResults(String results) { this.results = results; }
+    public List<FailedTask> getFailedTasks() { return failedTasks; }
+    public void setFailedTasks(List<FailedTask> failedTasks) { this.failedTasks = failedTasks; }
+    public Long getObservedGeneration() { return observedGeneration; }
+    public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+
+    /** One of the first tasks that failed for good, with why. */
+    public static class FailedTask {
+        private long id;
+        private String input;
+        private String error;
+        private int attempts;
+
+        public long getId() { return id; }
+        public void setId(long id) { this.id = id; }
+        public String getInput() { return input; }
+        public void setInput(String input) { this.input = input; }
+        public String getError() { return error; }
+        public void setError(String error) { this.error = error; }
+        public int getAttempts() { return attempts; }
+        public void setAttempts(int attempts) { this.attempts = attempts; }
+    }
+}

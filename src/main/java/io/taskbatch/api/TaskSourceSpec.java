@@ -1,0 +1,68 @@
+package io.taskbatch.api;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import java.util.List;
+
+/** Exactly one source of tasks; the master streams it and never holds it whole. */
+public class TaskSourceSpec {
+    @JsonPropertyDescription("Inline task inputs, for small batches.")
+    private List<String> items;
+
+    @JsonPropertyDescription("The integers from..to (inclusive) by step.")
+    private RangeSpec range;
+
+    @JsonPropertyDescription("One task per line of a ConfigMap key (locally: a ConfigMap in the same file, or a file named like the key beside the manifest).")
+    private ConfigMapSource configMap;
+
+    @JsonPropertyDescription("One task per file matching a glob on a shared volume; the task input is the file's path.")
+    private FilesSource files;
+
+    public List<String> getItems() { return items; }
+    public void setItems(List<String> items) { this.items = items; }
+    public RangeSpec getRange() { return range; }
+    public void setRange(RangeSpec range) { this.range = range; }
+    public ConfigMapSource getConfigMap() { return configMap; }
+    public void setConfigMap(ConfigMapSource configMap) { this.configMap = configMap; }
+    public FilesSource getFiles() { return files; }
+    public void setFiles(FilesSource files) { this.files = files; }
+
+    public static class RangeSpec {
+        @JsonPropertyDescription("First number (inclusive).")
+        private Long from;
+        @JsonPropertyDescription("Last number (inclusive).")
+        private Long to;
+        @JsonPropertyDescription("Distance between numbers; negative counts down; never 0.")
+        private long step = 1;
+
+        public Long getFrom() { return from; }
+        public void setFrom(Long from) { this.from = from; }
+        public Long getTo() { return to; }
+        public void setTo(Long to) { this.to = to; }
+        public long getStep() { return step; }
+        public void setStep(long step) { this.step = step; }
+    }
+
+    public static class ConfigMapSource {
+        @JsonPropertyDescription("Name of the ConfigMap.")
+        private String name;
+        @JsonPropertyDescription("Key whose value holds one task per line.")
+        private String key;
+
+        public String getName() { return name; }
+        public void setName(String name) { this.name = name; }
+        public String getKey() { return key; }
+        public void setKey(String key) { this.key = key; }
+    }
+
+    public static class FilesSource {
+        @JsonPropertyDescription("PersistentVolumeClaim holding the files (mounted by master and workers).")
+        private String claimName;
+        @JsonPropertyDescription("Glob relative to the volume's root, e.g. logs/*.gz or **/*.jpg.")
+        private String glob;
+
+        public String getClaimName() { return claimName; }
+        public void setClaimName(String claimName) { this.claimName = claimName; }
+        public String getGlob() { return glob; }
+        public void setGlob(String glob) { this.glob = glob; }
+    }
+}

@@ -1,0 +1,50 @@
+package io.taskbatch.api;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import java.util.Map;
+
+/** The worker pods of a batch. */
+public class WorkersSpec {
+    @JsonPropertyDescription("Number of worker pods, or auto to size them to the cluster's allocatable cores.")
+    private IntOrString replicas = new IntOrString("auto");
+    @JsonPropertyDescription("Upper bound when replicas is auto.")
+    private int maxReplicas = 64;
+    @JsonPropertyDescription("CPU per worker pod; also its number of task slots unless concurrency is set.")
+    private String cpu = "1";
+    @JsonPropertyDescription("Memory per worker pod.")
+    private String memory = "512Mi";
+    @JsonPropertyDescription("Task slots per worker; 0 means one per core (CPU-bound work). IO-bound work may set more.")
+    private int concurrency;
+    @JsonPropertyDescription("How many tasks a worker may hold beyond its running ones; 0 = adapt to the workload.")
+    private int prefetch;
+    @JsonPropertyDescription("Container image of the workers; default: the operator's own image.")
+    private String image;
+    @JsonPropertyDescription("Extra environment variables of the worker container.")
+    private Map<String, String> env;
+    @JsonPropertyDescription("Node labels the worker pods must match.")
+    private Map<String, String> nodeSelector;
+    @JsonPropertyDescription("Service account of the worker pods.")
+    private String serviceAccountName;
+
+    public IntOrString getReplicas() { return replicas; }
+    public void setReplicas(IntOrString replicas) { this.replicas = replicas; }
+    public int getMaxReplicas() { return maxReplicas; }
+    public void setMaxReplicas(int maxReplicas) { this.maxReplicas = maxReplicas; }
+    public String getCpu() { return cpu; }
+    public void setCpu(String cpu) { this.cpu = cpu; }
+    public String getMemory() { return memory; }
+    public void setMemory(String memory) { this.memory = memory; }
+    public int getConcurrency() { return concurrency; }
+    public void setConcurrency(int concurrency) { this.concurrency = concurrency; }
+    public int getPrefetch() { return prefetch; }
+    public void setPrefetch(int prefetch) { this.prefetch = prefetch; }
+    public String getImage() { return image; }
+    public void setImage(String image) { this.image = image; }
+    public Map<String, String> getEnv() { return env; }
+    public void setEnv(Map<String, String> env) { this.env = env; }
+    public Map<String, String> getNodeSelector() { return nodeSelector; }
+    public void setNodeSelector(Map<String, String> nodeSelector) { this.nodeSelector = nodeSelector; }
+    public String getServiceAccountName() { return serviceAccountName; }
+    public void setServiceAccountName(String serviceAccountName) { this.serviceAccountName = serviceAccountName; }
+}
