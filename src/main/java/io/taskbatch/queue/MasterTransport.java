@@ -1,0 +1,37 @@
+package io.taskbatch.queue;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The master's side of a batch's queues. Implementations: {@link InMemoryBroker} for local runs,
+ * RabbitMQ for clusters. The master's core sees only this.
+ */
+public interface MasterTransport {
+
+    /**
+     * Publishes a task. Blocks while too many tasks are unconfirmed or queued (back-pressure), so a
+     * source of any size streams in constant memory.
+     */
+    void publish(TaskMessage task) throws InterruptedException;
+
+    /** Waits until every task published so far is safely in the queue. */
+    void awaitPublished() throws InterruptedException;
+
+    /**
+     * Takes up to {@code max} results (including dead tasks turned into failed results), waiting up
+     * to {@code timeout} for the first. A result is delivered again until acknowledged: store it first.
+     */
+    List<ResultDelivery> pollResults(int max, Duration timeout) throws InterruptedException;
+
+    /** Tells the workers that the batch is over: they stop taking tasks and exit. */
+    void finish();
+
+    /** A result taken from the result queue. */
+    interface ResultDelivery {
+        ResultMessage result();
+
+        /** The result is stored: it will not be delivered again. */
+        void ack();
+    }
+}

@@ -1,0 +1,46 @@
+package io.taskbatch.queue;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
+/**
+ * The final word on one task, as the master stores it (one JSON line per task).
+ *
+ * @param dead true when the task never produced a result because every worker that took it died
+ */
+@JsonPropertyOrder({"id", "input", "status", "output", "error", "attempts", "durationMs", "worker", "dead"})
+public record ResultMessage(
+        long id,
+        String input,
+        Status status,
+        String output,
+        String error,
+        int attempts,
+        long durationMs,
+        String worker,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean dead) {
+
+    public enum Status {
+        @JsonProperty("succeeded") SUCCEEDED,
+        @JsonProperty("failed") FAILED
+    }
+
+    public static ResultMessage succeeded(TaskMessage task, String output, long durationMs, String worker) {
+        return new ResultMessage(task.id(), task.input(), Status.SUCCEEDED, output, null, task.attempt(), durationMs, worker, false);
+    }
+
+    public static ResultMessage failed(TaskMessage task, String error, long durationMs, String worker) {
+        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, task.attempt(), durationMs, worker, false);
+    }
+
+    /** A task dead-lettered by the queue: delivered to workers that all died before answering. */
+    public static ResultMessage dead(TaskMessage task, int deliveries, String reason) {
+        return new ResultMessage(task.id(), task.input(), Status.FAILED, null,
+                "dead: " + reason + " (delivered " + deliveries + " times)", task.attempt(), 0, null, true);
+    }
+
+    public boolean succeeded() {
+        return status == Status.SUCCEEDED;
+    }
+}

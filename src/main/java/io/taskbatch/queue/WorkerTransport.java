@@ -1,0 +1,41 @@
+package io.taskbatch.queue;
+
+import java.time.Duration;
+
+/**
+ * A worker's side of a batch's queues. Each consuming thread opens its own {@link TaskInbox}
+ * (on RabbitMQ: its own channel).
+ */
+public interface WorkerTransport {
+
+    TaskInbox openInbox();
+
+    /** True once the master said the batch is over. */
+    boolean finished();
+
+    /** The tasks one consuming thread takes; closing it returns every unsettled task to the queue. */
+    interface TaskInbox extends AutoCloseable {
+        /** The next task, or null when none came within {@code timeout}. */
+        TaskDelivery take(Duration timeout) throws InterruptedException;
+
+        @Override
+        void close();
+    }
+
+    /** One delivered task, settled exactly once by one of its methods. */
+    interface TaskDelivery {
+        TaskMessage task();
+
+        /** How often this message has been delivered, this time included. */
+        int deliveryCount();
+
+        /** Publishes the task's final result, then acknowledges the task. */
+        void complete(ResultMessage result);
+
+        /** Schedules {@code next} after {@code delay} on the retry path, then acknowledges this task. */
+        void retry(TaskMessage next, Duration delay);
+
+        /** Gives the task back unrun (shutdown): another worker will take it. */
+        void release();
+    }
+}
