@@ -1,0 +1,140 @@
+package io.taskbatch.master;
+
+import io.taskbatch.queue.MasterTransport;
+import io.taskbatch.queue.MasterTransport.ResultDelivery;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * The master of one batch: streams the source into the task queue on its own thread, and on the
+ * calling thread collects results, counting each task exactly once (the {@link ResultLedger}),
+ * storing each result before acknowledging it, until every task has its result or the failure
+ * policy stops the batch. Then it tells the workers the batch is over.
+ */
+public final class Master {
+    private static final Logger LOG = Logger.getLogger(Master.class);
+    private static final int RESULT_BATCH = 1024;
+    private static final Duration RESULT_POLL = Duration.ofMillis(100);
+
+    private final Settings settings;
+    private final BatchCounters counters = new BatchCounters();
+    private final ResultLedger ledger = new ResultLedger();
+    private volatile Throwable publishError;
+
+    /**
+     * @param maxFailedTasks   the batch fails once more tasks than this have failed for good
+     * @param progressInterval how often the listener hears of progress
+     */
+    public record Settings(String batch, long maxFailedTasks, Duration progressInterval, ProgressListener listener) {
+    }
+
+    public Master(Settings settings) {
+        this.settings = settings;
+    }
+
+    public BatchOutcome run(TaskSource source, MasterTransport transport, ResultSink sink)
+            throws InterruptedException, IOException {
+        try {
+            counters.expectTotal(source.count());
+        } catch (IOException | UncheckedIOException e) {
+            BatchOutcome outcome = new BatchOutcome(false, unreadable(source, e), counters.snapshot());
+            transport.finish();
+            settings.listener().onFinish(outcome);
+            return outcome;
+        }
+        Thread publisher = Thread.ofPlatform().name("taskbatch-publisher").daemon()
+                .start(() -> publish(source, transport));
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("taskbatch-progress").daemon().unstarted(r));
+        long interval = settings.progressInterval().toMillis();
+        ticker.scheduleAtFixedRate(() -> settings.listener().onProgress(counters.snapshot()), interval, interval,
+                TimeUnit.MILLISECONDS);
+        BatchOutcome outcome;
+        try {
+            outcome = collect(source, transport, sink);
+        } finally {
+            publisher.interrupt();
+            transport.finish();
+            ticker.shutdownNow();
+            publisher.join(TimeUnit.SECONDS.toMillis(10));
+        }
+        settings.listener().onProgress(outcome.progress());
+        settings.listener().onFinish(outcome);
+        return outcome;
+    }
+
+    private void publish(TaskSource source, MasterTransport transport) {
+        long[] next = {0};
+        try (Stream<String> inputs = source.inputs()) {
+            inputs.forEach(input -> {
+                try {
+                    transport.publish(TaskMessage.first(next[0]++, input));
+                } catch (InterruptedException e) {
+                    throw new Stopped();
+                }
+                counters.published(1);
+            });
+            transport.awaitPublished();
+            counters.publishingDone();
+            LOG.debugf("published %d tasks from %s", next[0], source.description());
+        } catch (Stopped | InterruptedException e) {
+            LOG.debug("publishing stopped");
+        } catch (IOException | RuntimeException e) {
+            publishError = e;
+        }
+    }
+
+    /** Thrown out of the publishing loop when the batch stops early. */
+    private static final class Stopped extends RuntimeException {
+        Stopped() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static String unreadable(TaskSource source, Throwable error) {
+        Throwable cause = error instanceof UncheckedIOException u ? u.getCause() : error;
+        return "reading tasks from " + source.description() + " failed: " + cause.getMessage();
+    }
+
+    private BatchOutcome collect(TaskSource source, MasterTransport transport, ResultSink sink)
+            throws InterruptedException, IOException {
+        while (true) {
+            List<ResultDelivery> deliveries = transport.pollResults(RESULT_BATCH, RESULT_POLL);
+            for (ResultDelivery delivery : deliveries) {
+                ResultMessage result = delivery.result();
+                if (ledger.record(result.id())) {
+                    sink.write(result);
+                    counters.record(result);
+                } else {
+                    counters.duplicate();
+                    LOG.debugf("dropped a second result for task %d", result.id());
+                }
+            }
+            if (!deliveries.isEmpty()) {
+                sink.flush();
+                for (ResultDelivery delivery : deliveries) delivery.ack();
+            }
+            Progress progress = counters.snapshot();
+            if (progress.failed() > settings.maxFailedTasks()) {
+                return new BatchOutcome(false, progress.failed() + " tasks failed, more than maxFailedTasks="
+                        + settings.maxFailedTasks() + "; the batch stopped", progress);
+            }
+            Throwable error = publishError;
+            if (error != null) {
+                return new BatchOutcome(false, unreadable(source, error), progress);
+            }
+            if (progress.complete()) {
+                return new BatchOutcome(true, null, progress);
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package io.taskbatch.master;
+
+import java.util.BitSet;
+
+/**
+ * Which task ids already have their final result: the master's guard against counting a result
+ * twice when a delivery is repeated (at-least-once delivery, exactly-once accounting). Ids are
+ * positions, so a bit set holds a million tasks in 125 KB. Confined to the master's result thread.
+ */
+public final class ResultLedger {
+    private final BitSet done = new BitSet();
+    private long count;
+
+    /** Records {@code id}; false when it was already recorded (a duplicate). */
+    public boolean record(long id) {
+        if (id < 0 || id > Integer.MAX_VALUE) throw new IllegalArgumentException("task id out of range: " + id);
+        int i = (int) id;
+        if (done.get(i)) return false;
+        done.set(i);
+        count++;
+        return true;
+    }
+
+    public boolean contains(long id) {
+        return id >= 0 && id <= Integer.MAX_VALUE && done.get((int) id);
+    }
+
+    public long count() {
+        return count;
+    }
+}

@@ -1,0 +1,110 @@
+package io.taskbatch.master;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbatch.TestBatches.CollectingSink;
+import io.taskbatch.queue.MasterTransport;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class MasterTest {
+
+    /** A transport whose "workers" answer every task at once, each result delivered twice. */
+    static final class EchoTwiceTransport implements MasterTransport {
+        final LinkedBlockingQueue<ResultMessage> results = new LinkedBlockingQueue<>();
+        final List<String> events = new ArrayList<>();
+        final CollectingSink sink;
+        boolean finished;
+
+        EchoTwiceTransport(CollectingSink sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void publish(TaskMessage task) {
+            ResultMessage r = ResultMessage.succeeded(task, task.input().toUpperCase(), 0, "w");
+            results.add(r);
+            results.add(r);
+        }
+
+        @Override
+        public void awaitPublished() {
+        }
+
+        @Override
+        public List<ResultDelivery> pollResults(int max, Duration timeout) throws InterruptedException {
+            ResultMessage first = results.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (first == null) return List.of();
+            List<ResultDelivery> out = new ArrayList<>();
+            out.add(delivery(first));
+            ResultMessage next;
+            while (out.size() < max && (next = results.poll()) != null) out.add(delivery(next));
+            return out;
+        }
+
+        private ResultDelivery delivery(ResultMessage r) {
+            return new ResultDelivery() {
+                @Override
+                public ResultMessage result() {
+                    return r;
+                }
+
+                @Override
+                public void ack() {
+                    boolean stored = sink.byId().stream().anyMatch(s -> s.id() == r.id()) && sink.flushes() > 0;
+                    synchronized (events) {
+                        events.add(stored ? "ack-after-store" : "ack-before-store");
+                    }
+                }
+            };
+        }
+
+        @Override
+        public void finish() {
+            finished = true;
+        }
+    }
+
+    private static Master master(long maxFailed) {
+        return new Master(new Master.Settings("t/b", maxFailed, Duration.ofMillis(20), ProgressListener.NONE));
+    }
+
+    @Test
+    void aResultDeliveredTwiceIsStoredAndCountedOnceAndAckedOnlyAfterItIsStored() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        EchoTwiceTransport transport = new EchoTwiceTransport(sink);
+        BatchOutcome outcome = master(0).run(new ItemsSource(List.of("a", "b", "c")), transport, sink);
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(sink.byId()).extracting(ResultMessage::output).containsExactly("A", "B", "C");
+        assertThat(outcome.progress().succeeded()).isEqualTo(3);
+        assertThat(transport.finished).as("workers are told the batch is over").isTrue();
+        // the second copies may arrive after completion: every copy that was polled was acked after storing
+        assertThat(transport.events).isNotEmpty().containsOnly("ack-after-store");
+    }
+
+    @Test
+    void anEmptySourceSucceedsAtOnce() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        BatchOutcome outcome = master(0).run(new ItemsSource(List.of()), new EchoTwiceTransport(sink), sink);
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(outcome.progress().total()).isZero();
+        assertThat(sink.byId()).isEmpty();
+    }
+
+    @Test
+    void aSourceThatCannotBeReadFailsTheBatchWithTheReason() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        LinesSource broken = new LinesSource("ConfigMap gone", () -> {
+            throw new java.io.IOException("disk on fire");
+        });
+        BatchOutcome outcome = master(0).run(broken, new EchoTwiceTransport(sink), sink);
+        assertThat(outcome.succeeded()).isFalse();
+        assertThat(outcome.reason()).contains("ConfigMap gone").contains("disk on fire");
+    }
+}

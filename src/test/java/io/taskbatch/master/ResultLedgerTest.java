@@ -1,0 +1,26 @@
+package io.taskbatch.master;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class ResultLedgerTest {
+    @Test
+    void countsEachIdOnce() {
+        ResultLedger ledger = new ResultLedger();
+        assertThat(ledger.record(5)).isTrue();
+        assertThat(ledger.record(5)).isFalse();
+        assertThat(ledger.record(0)).isTrue();
+        assertThat(ledger.count()).isEqualTo(2);
+        assertThat(ledger.contains(5)).isTrue();
+        assertThat(ledger.contains(4)).isFalse();
+    }
+
+    @Test
+    void dropsDuplicatesAmongAMillionTasks() {
+        ResultLedger ledger = new ResultLedger();
+        for (long id = 999_999; id >= 0; id--) assertThat(ledger.record(id)).isTrue();
+        for (long id = 0; id < 1_000_000; id += 7) assertThat(ledger.record(id)).isFalse();
+        assertThat(ledger.count()).isEqualTo(1_000_000);
+    }
+}
