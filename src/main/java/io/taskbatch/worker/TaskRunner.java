@@ -1,0 +1,96 @@
+package io.taskbatch.worker;
+
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import io.taskbatch.queue.WorkerTransport.TaskDelivery;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one delivered task: binds its {@link TaskContext}, calls the executor, and settles the
+ * delivery with a result, a retry or (on shutdown) a release. A failing task never escapes as an
+ * exception: a bad task never kills a worker.
+ */
+final class TaskRunner {
+    private static final Logger LOG = Logger.getLogger(TaskRunner.class);
+
+    private final String batch;
+    private final String worker;
+    private final TaskExecutor executor;
+    private final RetryPolicy retry;
+    private final Duration taskTimeout;
+
+    TaskRunner(String batch, String worker, TaskExecutor executor, RetryPolicy retry, Duration taskTimeout) {
+        this.batch = batch;
+        this.worker = worker;
+        this.executor = executor;
+        this.retry = retry;
+        this.taskTimeout = taskTimeout;
+    }
+
+    /**
+     * Runs the task on the calling slot.
+     *
+     * @throws InterruptedException when the worker is stopping; the delivery was released first
+     */
+    void run(TaskDelivery delivery, Slot slot) throws InterruptedException {
+        TaskMessage task = delivery.task();
+        long start = System.nanoTime();
+        long deadline = start + taskTimeout.toNanos();
+        TaskContext context = new TaskContext(batch, task.id(), task.attempt(), deadline,
+                task.headers().getOrDefault("traceId", batch + "/" + task.id()));
+        String output = null;
+        String error = null;
+        boolean retryable = true;
+        boolean interrupted = false;
+        slot.begin(deadline);
+        try (TaskContext.Scope ignored = context.bind()) {
+            output = executor.execute(task);
+            if (output == null) output = "";
+        } catch (TaskFailure e) {
+            error = e.getMessage();
+            retryable = e.retryable();
+        } catch (InterruptedException e) {
+            interrupted = true;
+        } catch (Throwable e) {
+            error = describe(e);
+            LOG.debugf(e, "task %d attempt %d threw", task.id(), task.attempt());
+        } finally {
+            boolean timedOut = slot.end();
+            if (timedOut) {
+                interrupted = false;
+                output = null;
+                error = "timed out after " + format(taskTimeout) + " (taskTimeout)";
+            }
+        }
+        if (interrupted) {
+            // not the watchdog: the worker is stopping; another worker will run it
+            delivery.release();
+            throw new InterruptedException("stopping");
+        }
+        long durationMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        if (error == null) {
+            delivery.complete(ResultMessage.succeeded(task, output, durationMs, worker));
+        } else if (retryable && retry.mayRetryAfter(task.attempt())) {
+            Duration delay = retry.delayAfter(task.attempt());
+            LOG.debugf("task %d attempt %d failed, retrying in %s: %s", task.id(), task.attempt(), delay, error);
+            delivery.retry(task.nextAttempt(), delay);
+        } else {
+            delivery.complete(ResultMessage.failed(task, error, durationMs, worker));
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String message = e.getMessage();
+        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    static String format(Duration d) {
+        if (d.toMillis() % 1000 != 0 || d.isZero()) return d.toMillis() + "ms";
+        long s = d.toSeconds();
+        if (s % 3600 == 0) return (s / 3600) + "h";
+        if (s % 60 == 0) return (s / 60) + "m";
+        return s + "s";
+    }
+}
