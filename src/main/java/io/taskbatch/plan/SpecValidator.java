@@ -1,0 +1,204 @@
+package io.taskbatch.plan;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.taskbatch.api.RetrySpec;
+import io.taskbatch.api.RunSpec;
+import io.taskbatch.api.TaskBatch;
+import io.taskbatch.api.TaskBatchSpec;
+import io.taskbatch.api.TaskSourceSpec;
+import io.taskbatch.api.WorkersSpec;
+import io.taskbatch.worker.RetryPolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Checks what a schema cannot: exactly one source and one executor, sane numbers, durations that
+ * parse, builtins that exist. Collects every violation, each naming its field, so a user fixes the
+ * manifest in one go.
+ */
+public final class SpecValidator {
+    // Job and queue names are derived from it: a DNS-1123 label with room for suffixes
+    private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    private static final int MAX_NAME = 50;
+
+    private SpecValidator() {
+    }
+
+    /** @param builtins the names of the builtins this program has */
+    public static BatchPlan validate(TaskBatch batch, Set<String> builtins) throws InvalidManifestException {
+        List<Violation> v = new ArrayList<>();
+        String name = batch.getMetadata() == null ? null : batch.getMetadata().getName();
+        String namespace = batch.getMetadata() == null ? null : batch.getMetadata().getNamespace();
+        if (name == null || name.isBlank()) {
+            v.add(new Violation("metadata.name", "required: give the batch a name"));
+        } else if (!NAME.matcher(name).matches() || name.length() > MAX_NAME) {
+            v.add(new Violation("metadata.name", "\"" + name + "\" must be at most " + MAX_NAME
+                    + " lowercase letters, digits and '-', starting and ending with a letter or digit"));
+        }
+        TaskBatchSpec spec = batch.getSpec();
+        if (spec == null) {
+            v.add(new Violation("spec", "required: a TaskBatch needs spec.tasks and spec.run"));
+            throw new InvalidManifestException(v);
+        }
+        checkSource(spec.getTasks(), v);
+        checkRun(spec.getRun(), builtins, v);
+        checkWorkers(spec.getWorkers(), v);
+        RetryPolicy retry = checkRetry(spec.getRetry(), v);
+        Duration timeout = duration("spec.taskTimeout", spec.getTaskTimeout(), v);
+        if (timeout != null && timeout.isZero()) v.add(new Violation("spec.taskTimeout", "must be more than 0"));
+        long maxFailed = spec.getFailurePolicy().getMaxFailedTasks();
+        if (maxFailed < 0) v.add(new Violation("spec.failurePolicy.maxFailedTasks", "must be >= 0, was " + maxFailed));
+        if (spec.getTtlSecondsAfterFinished() != null && spec.getTtlSecondsAfterFinished() < 0) {
+            v.add(new Violation("spec.ttlSecondsAfterFinished", "must be >= 0"));
+        }
+        if (spec.getResults().getPath() != null && spec.getResults().getClaimName() == null) {
+            v.add(new Violation("spec.results.claimName", "required when spec.results.path is set"));
+        }
+        if (!v.isEmpty()) throw new InvalidManifestException(v);
+        return new BatchPlan(name, namespace, spec, retry, timeout, maxFailed, spec.getWorkers().getConcurrency());
+    }
+
+    private static void checkSource(TaskSourceSpec tasks, List<Violation> v) {
+        String field = "spec.tasks";
+        if (tasks == null) {
+            v.add(new Violation(field, "required: set exactly one of items, range, configMap, files"));
+            return;
+        }
+        List<String> set = new ArrayList<>();
+        if (tasks.getItems() != null) set.add("items");
+        if (tasks.getRange() != null) set.add("range");
+        if (tasks.getConfigMap() != null) set.add("configMap");
+        if (tasks.getFiles() != null) set.add("files");
+        if (set.size() != 1) {
+            v.add(new Violation(field, "set exactly one of items, range, configMap, files; found "
+                    + (set.isEmpty() ? "none" : set.size() + ": " + String.join(", ", set))));
+            return;
+        }
+        if (tasks.getItems() != null) {
+            if (tasks.getItems().isEmpty()) v.add(new Violation(field + ".items", "must list at least one task"));
+            for (int i = 0; i < tasks.getItems().size(); i++) {
+                if (tasks.getItems().get(i) == null) v.add(new Violation(field + ".items[" + i + "]", "must not be null"));
+            }
+        }
+        TaskSourceSpec.RangeSpec range = tasks.getRange();
+        if (range != null) {
+            if (range.getFrom() == null) v.add(new Violation(field + ".range.from", "required"));
+            if (range.getTo() == null) v.add(new Violation(field + ".range.to", "required"));
+            if (range.getStep() == 0) {
+                v.add(new Violation(field + ".range.step", "must not be 0 (use a negative step to count down)"));
+            } else if (range.getFrom() != null && range.getTo() != null
+                    && (range.getStep() > 0 ? range.getFrom() > range.getTo() : range.getFrom() < range.getTo())) {
+                v.add(new Violation(field + ".range", "from " + range.getFrom() + " to " + range.getTo() + " by "
+                        + range.getStep() + " holds no number; " + (range.getStep() > 0
+                        ? "swap from and to, or use a negative step" : "use a positive step")));
+            }
+        }
+        TaskSourceSpec.ConfigMapSource cm = tasks.getConfigMap();
+        if (cm != null) {
+            if (blank(cm.getName())) v.add(new Violation(field + ".configMap.name", "required"));
+            if (blank(cm.getKey())) v.add(new Violation(field + ".configMap.key", "required"));
+        }
+        TaskSourceSpec.FilesSource files = tasks.getFiles();
+        if (files != null) {
+            if (blank(files.getClaimName())) v.add(new Violation(field + ".files.claimName", "required"));
+            if (blank(files.getGlob())) {
+                v.add(new Violation(field + ".files.glob", "required, e.g. \"**/*.jpg\""));
+            } else if (files.getGlob().startsWith("/") || files.getGlob().contains("..")) {
+                v.add(new Violation(field + ".files.glob", "must be relative to the volume's root, without '..'"));
+            }
+        }
+    }
+
+    private static void checkRun(RunSpec run, Set<String> builtins, List<Violation> v) {
+        String field = "spec.run";
+        if (run == null) {
+            v.add(new Violation(field, "required: set exactly one of builtin, command, processPool"));
+            return;
+        }
+        List<String> set = new ArrayList<>();
+        if (run.getBuiltin() != null) set.add("builtin");
+        if (run.getCommand() != null) set.add("command");
+        if (run.getProcessPool() != null) set.add("processPool");
+        if (set.size() != 1) {
+            v.add(new Violation(field, "set exactly one of builtin, command, processPool; found "
+                    + (set.isEmpty() ? "none" : set.size() + ": " + String.join(", ", set))));
+            return;
+        }
+        if (run.getBuiltin() != null) {
+            if (!builtins.contains(run.getBuiltin())) {
+                v.add(new Violation(field + ".builtin", "unknown builtin \"" + run.getBuiltin() + "\"; known: "
+                        + String.join(", ", new TreeSet<>(builtins))));
+            }
+        }
+        if (run.getCommand() != null) checkArgv(field + ".command", run.getCommand(), v);
+        RunSpec.ProcessPoolSpec pool = run.getProcessPool();
+        if (pool != null) {
+            if (pool.getCommand() == null) {
+                v.add(new Violation(field + ".processPool.command", "required: the program to keep running"));
+            } else {
+                checkArgv(field + ".processPool.command", pool.getCommand(), v);
+            }
+            if (pool.getMaxTasksPerProcess() < 1) {
+                v.add(new Violation(field + ".processPool.maxTasksPerProcess", "must be >= 1, was " + pool.getMaxTasksPerProcess()));
+            }
+        }
+    }
+
+    private static void checkArgv(String field, List<String> argv, List<Violation> v) {
+        if (argv.isEmpty()) {
+            v.add(new Violation(field, "must name a program: a list like [\"python3\", \"/app/task.py\"]"));
+            return;
+        }
+        for (int i = 0; i < argv.size(); i++) {
+            if (argv.get(i) == null || (i == 0 && argv.get(i).isBlank())) {
+                v.add(new Violation(field + "[" + i + "]", i == 0 ? "the program must not be empty" : "must not be null"));
+            }
+        }
+    }
+
+    private static void checkWorkers(WorkersSpec w, List<Violation> v) {
+        String field = "spec.workers";
+        IntOrString replicas = w.getReplicas();
+        if (replicas != null) {
+            if (replicas.getIntVal() != null) {
+                if (replicas.getIntVal() < 1) v.add(new Violation(field + ".replicas", "must be auto or >= 1"));
+            } else if (!"auto".equals(replicas.getStrVal())) {
+                v.add(new Violation(field + ".replicas", "\"" + replicas.getStrVal() + "\" must be auto or a number >= 1"));
+            }
+        }
+        if (w.getMaxReplicas() < 1) v.add(new Violation(field + ".maxReplicas", "must be >= 1"));
+        if (w.getConcurrency() < 0) v.add(new Violation(field + ".concurrency", "must be >= 0 (0 = one slot per core)"));
+        if (w.getPrefetch() < 0) v.add(new Violation(field + ".prefetch", "must be >= 0 (0 = adapt to the workload)"));
+    }
+
+    private static RetryPolicy checkRetry(RetrySpec r, List<Violation> v) {
+        String field = "spec.retry";
+        if (r.getMaxAttempts() < 1) {
+            v.add(new Violation(field + ".maxAttempts", "must be >= 1 (1 = no retries), was " + r.getMaxAttempts()));
+        }
+        Duration backoff = duration(field + ".backoff", r.getBackoff(), v);
+        Duration maxBackoff = duration(field + ".maxBackoff", r.getMaxBackoff(), v);
+        if (backoff != null && maxBackoff != null && backoff.compareTo(maxBackoff) > 0) {
+            v.add(new Violation(field + ".backoff", r.getBackoff() + " is longer than maxBackoff " + r.getMaxBackoff()));
+        }
+        if (backoff == null || maxBackoff == null || r.getMaxAttempts() < 1) return null;
+        return new RetryPolicy(r.getMaxAttempts(), backoff, maxBackoff);
+    }
+
+    private static Duration duration(String field, String text, List<Violation> v) {
+        try {
+            return GoDuration.parse(text);
+        } catch (IllegalArgumentException e) {
+            v.add(new Violation(field, e.getMessage()));
+            return null;
+        }
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+}
