@@ -1,0 +1,14 @@
+package io.taskbatch.cli;
+
+/** What the roles exit with, for scripts and Kubernetes Jobs. */
+public final class ExitCodes {
+    /** The batch succeeded. */
+    public static final int SUCCEEDED = 0;
+    /** The batch failed (its failure policy was exceeded, or its source could not be read). */
+    public static final int FAILED = 1;
+    /** The manifest or the command line is invalid; nothing was run. */
+    public static final int INVALID = 2;
+
+    private ExitCodes() {
+    }
+}

@@ -1,0 +1,116 @@
+package io.taskbatch.cli;
+
+import io.taskbatch.master.BatchOutcome;
+import io.taskbatch.master.JsonLinesSink;
+import io.taskbatch.master.ResultSink;
+import io.taskbatch.master.TaskSource;
+import io.taskbatch.master.TaskSources;
+import io.taskbatch.plan.BatchPlan;
+import io.taskbatch.plan.InvalidManifestException;
+import io.taskbatch.plan.Manifest;
+import io.taskbatch.plan.ManifestLoader;
+import io.taskbatch.worker.TaskExecutor;
+import io.taskbatch.worker.TaskExecutors;
+import io.taskbatch.worker.TaskHandlers;
+import jakarta.inject.Inject;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code taskbatch run FILE}: the whole batch on this machine, no cluster needed. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run a TaskBatch manifest on this machine: the master and the worker slots in this process,",
+                "with in-memory queues. Results go to stdout (or --output) as JSON Lines, one per task;",
+                "progress and the summary go to stderr."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:the batch succeeded", "1:the batch failed (failurePolicy exceeded)",
+                "2:invalid manifest or arguments; nothing was run"})
+public class RunCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
+    Path manifestFile;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write results here instead of stdout.")
+    Path output;
+
+    @Option(names = {"-w", "--workers"}, paramLabel = "N",
+            description = "Task slots (default: spec.workers.concurrency, else one per core: ${sys:taskbatch.cores}).")
+    Integer workers;
+
+    @Option(names = "--volume", paramLabel = "CLAIM=DIR",
+            description = "Where a claim of spec.tasks.files is on this machine (default: the manifest's directory).")
+    Map<String, Path> volumes;
+
+    @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
+            description = "auto (a bar on a terminal, plain lines otherwise), bar, plain or none.")
+    String progress;
+
+    @Inject
+    TaskHandlers handlers;
+
+    @Spec
+    CommandSpec spec;
+
+    static {
+        System.setProperty("taskbatch.cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        ProgressPrinter.Mode mode;
+        try {
+            mode = ProgressPrinter.Mode.valueOf(progress.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            err.println("--progress: \"" + progress + "\" is not one of auto, bar, plain, none");
+            return ExitCodes.INVALID;
+        }
+        if (workers != null && workers < 1) {
+            err.println("--workers: must be at least 1, was " + workers);
+            return ExitCodes.INVALID;
+        }
+        Manifest manifest;
+        BatchPlan plan;
+        LocalResources resources;
+        try {
+            manifest = ManifestLoader.load(manifestFile);
+            plan = BatchPlan.of(manifest.batch(), handlers.names());
+            resources = new LocalResources(manifest, volumes);
+            resources.check(plan.spec().getTasks());
+        } catch (InvalidManifestException e) {
+            err.println("invalid manifest " + manifestFile + ":");
+            e.violations().forEach(v -> err.println("  " + v));
+            err.flush();
+            return ExitCodes.INVALID;
+        }
+        int slots = workers != null ? workers
+                : plan.concurrency() > 0 ? plan.concurrency() : Runtime.getRuntime().availableProcessors();
+        TaskSource source = TaskSources.create(plan.spec().getTasks(), resources);
+        OutputStream out;
+        try {
+            out = output == null ? System.out : new FileOutputStream(output.toFile());
+        } catch (IOException e) {
+            err.println("--output: cannot write " + output + ": " + e.getMessage());
+            return ExitCodes.INVALID;
+        }
+        ProgressPrinter printer = new ProgressPrinter(plan.name(), err, mode);
+        Duration interval = mode == ProgressPrinter.Mode.BAR ? Duration.ofMillis(200) : Duration.ofSeconds(1);
+        BatchOutcome outcome;
+        try (ResultSink sink = new JsonLinesSink(out, output != null);
+             TaskExecutor executor = TaskExecutors.create(plan.spec().getRun(), handlers, slots, null,
+                     plan.spec().getWorkers().getEnv() == null ? Map.of() : plan.spec().getWorkers().getEnv(), plan.id())) {
+            outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval);
+        }
+        return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+    }
+}

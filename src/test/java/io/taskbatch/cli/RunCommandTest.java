@@ -1,0 +1,187 @@
+package io.taskbatch.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskbatch.worker.TaskHandlers;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/** The {@code run} command's contract: exit codes, errors that name the field, nothing run on bad input. */
+class RunCommandTest {
+    private static final String HEAD = "apiVersion: taskbatch.io/v1alpha1\nkind: TaskBatch\nmetadata:\n  name: bad\n";
+    private static final String OK_TASKS = "  tasks:\n    items: [\"1\"]\n";
+    private static final String OK_RUN = "  run:\n    builtin: square\n";
+
+    @TempDir
+    Path dir;
+
+    record Outcome(int exit, String err, Path output) {
+    }
+
+    Outcome run(String yaml, String... extra) throws Exception {
+        Path manifest = dir.resolve("batch.yaml");
+        Files.writeString(manifest, yaml);
+        Path output = dir.resolve("results.jsonl");
+        Files.deleteIfExists(output);
+        RunCommand command = new RunCommand();
+        command.handlers = TaskHandlers.standard();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(command);
+        cli.setErr(new PrintWriter(err, true));
+        String[] args = Stream.concat(Stream.of(manifest.toString(), "--output", output.toString(), "--progress", "none"),
+                Stream.of(extra)).toArray(String[]::new);
+        int exit = cli.execute(args);
+        return new Outcome(exit, err.toString(), output);
+    }
+
+    static Stream<Arguments> brokenManifests() {
+        return Stream.of(
+                Arguments.of("two sources", HEAD + "spec:\n  tasks:\n    items: [\"1\"]\n    range: {from: 1, to: 3}\n" + OK_RUN,
+                        "spec.tasks: set exactly one of items, range, configMap, files; found 2: items, range"),
+                Arguments.of("no source", HEAD + "spec:\n  tasks: {}\n" + OK_RUN, "spec.tasks: set exactly one"),
+                Arguments.of("no tasks at all", HEAD + "spec:\n" + OK_RUN, "spec.tasks: required"),
+                Arguments.of("no executor", HEAD + "spec:\n" + OK_TASKS, "spec.run: required"),
+                Arguments.of("two executors", HEAD + "spec:\n" + OK_TASKS + "  run:\n    builtin: square\n    command: [\"true\"]\n",
+                        "spec.run: set exactly one of builtin, command, processPool; found 2: builtin, command"),
+                Arguments.of("unknown builtin", HEAD + "spec:\n" + OK_TASKS + "  run:\n    builtin: sqaure\n",
+                        "spec.run.builtin: unknown builtin \"sqaure\"; known: echo, fail, sha256, sleep, square"),
+                Arguments.of("range step 0", HEAD + "spec:\n  tasks:\n    range: {from: 1, to: 5, step: 0}\n" + OK_RUN,
+                        "spec.tasks.range.step: must not be 0"),
+                Arguments.of("range that holds nothing", HEAD + "spec:\n  tasks:\n    range: {from: 10, to: 1}\n" + OK_RUN,
+                        "spec.tasks.range: from 10 to 1 by 1 holds no number"),
+                Arguments.of("range without to", HEAD + "spec:\n  tasks:\n    range: {from: 1}\n" + OK_RUN,
+                        "spec.tasks.range.to: required"),
+                Arguments.of("unknown field", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry:\n    maxAttempt: 3\n",
+                        "spec.retry.maxAttempt: unknown field \"maxAttempt\"; known fields here: backoff, maxAttempts, maxBackoff"),
+                Arguments.of("misspelled spec field", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  taskTimeuot: 5m\n",
+                        "spec.taskTimeuot: unknown field"),
+                Arguments.of("text where a number goes", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry:\n    maxAttempts: three\n",
+                        "spec.retry.maxAttempts: expected an integer, got \"three\""),
+                Arguments.of("fraction where a whole number goes", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry:\n    maxAttempts: 2.5\n",
+                        "spec.retry.maxAttempts: expected an integer"),
+                Arguments.of("a string where a list goes", HEAD + "spec:\n  tasks:\n    items: \"3411\"\n" + OK_RUN,
+                        "spec.tasks.items: expected a list"),
+                Arguments.of("a string where an object goes", HEAD + "spec:\n" + OK_TASKS + "  run: square\n",
+                        "spec.run: expected a mapping"),
+                Arguments.of("empty command", HEAD + "spec:\n" + OK_TASKS + "  run:\n    command: []\n",
+                        "spec.run.command: must name a program"),
+                Arguments.of("empty program", HEAD + "spec:\n" + OK_TASKS + "  run:\n    command: [\"\", \"x\"]\n",
+                        "spec.run.command[0]: the program must not be empty"),
+                Arguments.of("process pool without command", HEAD + "spec:\n" + OK_TASKS + "  run:\n    processPool: {maxTasksPerProcess: 5}\n",
+                        "spec.run.processPool.command: required"),
+                Arguments.of("process pool recycling at 0", HEAD + "spec:\n" + OK_TASKS
+                                + "  run:\n    processPool: {command: [\"cat\"], maxTasksPerProcess: 0}\n",
+                        "spec.run.processPool.maxTasksPerProcess: must be >= 1"),
+                Arguments.of("not a duration", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  taskTimeout: 10 minutes\n",
+                        "spec.taskTimeout: \"10 minutes\" is not a duration"),
+                Arguments.of("no attempts", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {maxAttempts: 0}\n",
+                        "spec.retry.maxAttempts: must be >= 1"),
+                Arguments.of("backoff above its maximum", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {backoff: 5m, maxBackoff: 1m}\n",
+                        "spec.retry.backoff: 5m is longer than maxBackoff 1m"),
+                Arguments.of("negative failure budget", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  failurePolicy: {maxFailedTasks: -1}\n",
+                        "spec.failurePolicy.maxFailedTasks: must be >= 0"),
+                Arguments.of("replicas neither auto nor a number", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {replicas: many}\n",
+                        "spec.workers.replicas: \"many\" must be auto or a number >= 1"),
+                Arguments.of("negative concurrency", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {concurrency: -2}\n",
+                        "spec.workers.concurrency: must be >= 0"),
+                Arguments.of("absolute glob", HEAD + "spec:\n  tasks:\n    files: {claimName: data, glob: /etc/*}\n" + OK_RUN,
+                        "spec.tasks.files.glob: must be relative"),
+                Arguments.of("missing ConfigMap", HEAD + "spec:\n  tasks:\n    configMap: {name: inputs, key: tasks.txt}\n" + OK_RUN,
+                        "spec.tasks.configMap: ConfigMap \"inputs\" is not in"),
+                Arguments.of("no name", HEAD.replace("  name: bad\n", "  labels: {a: b}\n") + "spec:\n" + OK_TASKS + OK_RUN,
+                        "metadata.name: required"),
+                Arguments.of("name with capitals", HEAD.replace("name: bad", "name: My_Batch") + "spec:\n" + OK_TASKS + OK_RUN,
+                        "metadata.name: \"My_Batch\" must be"),
+                Arguments.of("no spec", HEAD, "spec: required"),
+                Arguments.of("another kind", HEAD.replace("kind: TaskBatch", "kind: Job") + "spec: {}\n",
+                        "kind: no TaskBatch in the file (found: Job)"),
+                Arguments.of("another version", HEAD.replace("v1alpha1", "v2") + "spec:\n" + OK_TASKS + OK_RUN,
+                        "apiVersion: \"taskbatch.io/v2\" is not supported; expected taskbatch.io/v1alpha1"),
+                Arguments.of("not YAML", HEAD + "spec:\n  tasks: [unclosed\n", "line "));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("brokenManifests")
+    void aBrokenManifestExitsWith2NamesTheFieldAndRunsNothing(String what, String yaml, String expected) throws Exception {
+        Outcome o = run(yaml);
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.INVALID);
+        assertThat(o.err()).contains(expected);
+        assertThat(o.output()).as("nothing ran, so no results file").doesNotExist();
+    }
+
+    @Test
+    void allViolationsAreReportedAtOnce() throws Exception {
+        Outcome o = run(HEAD + "spec:\n  tasks:\n    range: {from: 1, to: 3, step: 0}\n  run:\n    builtin: nope\n"
+                + "  retry: {maxAttempts: 0}\n  taskTimeout: soon\n");
+        assertThat(o.exit()).isEqualTo(ExitCodes.INVALID);
+        assertThat(o.err()).contains("spec.tasks.range.step", "spec.run.builtin", "spec.retry.maxAttempts", "spec.taskTimeout");
+    }
+
+    @Test
+    void aMissingFileIsNamed() throws Exception {
+        RunCommand command = new RunCommand();
+        command.handlers = TaskHandlers.standard();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(command);
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute(dir.resolve("nope.yaml").toString())).isEqualTo(ExitCodes.INVALID);
+        assertThat(err.toString()).contains("nope.yaml: no such file");
+    }
+
+    @Test
+    void zeroWorkersIsRefused() throws Exception {
+        Outcome o = run(HEAD + "spec:\n" + OK_TASKS + OK_RUN, "--workers", "0");
+        assertThat(o.exit()).isEqualTo(ExitCodes.INVALID);
+        assertThat(o.err()).contains("--workers: must be at least 1");
+    }
+
+    @Test
+    void aBatchOverItsFailureBudgetExitsWith1() throws Exception {
+        Outcome o = run(HEAD + "spec:\n  tasks:\n    items: [\"always\", \"0\"]\n  run:\n    builtin: fail\n  retry: {maxAttempts: 2, backoff: 10ms}\n");
+        assertThat(o.exit()).isEqualTo(ExitCodes.FAILED);
+        assertThat(o.err()).contains("FAILED").contains("more than maxFailedTasks=0").contains("failing as asked");
+    }
+
+    @Test
+    void aConfigMapInTheSameFileFeedsTheTasksOnePerLine() throws Exception {
+        Outcome o = run("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: inputs
+                data:
+                  tasks.txt: |
+                    4
+                    5
+
+                    6
+                ---
+                """ + HEAD + "spec:\n  tasks:\n    configMap: {name: inputs, key: tasks.txt}\n" + OK_RUN);
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.SUCCEEDED);
+        List<String> lines = Files.readAllLines(o.output());
+        assertThat(lines).hasSize(3).allSatisfy(l -> assertThat(l).startsWith("{\"id\":"));
+        assertThat(String.join("\n", lines)).contains("\"4 * 4 = 16\"", "\"5 * 5 = 25\"", "\"6 * 6 = 36\"");
+    }
+
+    @Test
+    void filesOfAVolumeAreHashedByPath() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data/logs"));
+        Files.writeString(data.resolve("a.log"), "hello\n");
+        Outcome o = run(HEAD + "spec:\n  tasks:\n    files: {claimName: data, glob: \"logs/*.log\"}\n  run:\n    builtin: sha256\n",
+                "--volume", "data=" + dir.resolve("data"));
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.SUCCEEDED);
+        assertThat(Files.readString(o.output()))
+                .contains("\"input\":\"" + data.resolve("a.log") + "\"")
+                .contains("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+    }
+}
