@@ -27,12 +27,37 @@ import java.util.stream.StreamSupport;
 public final class FilesSource implements TaskSource {
     private final Path root;
     private final String glob;
-    private final PathMatcher matcher;
+    private final List<PathMatcher> matchers = new ArrayList<>();
 
     public FilesSource(Path root, String glob) {
         this.root = root.toAbsolutePath().normalize();
         this.glob = glob;
-        this.matcher = FileSystems.getDefault().getPathMatcher("glob:" + glob);
+        for (String variant : variants(glob)) {
+            matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + variant));
+        }
+    }
+
+    /**
+     * The glob and its forms with any {@code **}{@code /} standing for no directory at all, as users
+     * expect from shells and .gitignore: {@code **}{@code /*.gz} also matches {@code a.gz}.
+     */
+    static List<String> variants(String glob) {
+        List<String> out = new ArrayList<>(List.of(glob));
+        for (int i = 0; i < out.size(); i++) {
+            String g = out.get(i);
+            for (int at = g.indexOf("**/"); at >= 0; at = g.indexOf("**/", at + 1)) {
+                String shorter = g.substring(0, at) + g.substring(at + 3);
+                if (!out.contains(shorter)) out.add(shorter);
+            }
+        }
+        return out;
+    }
+
+    private boolean matches(Path relative) {
+        for (PathMatcher m : matchers) {
+            if (m.matches(relative)) return true;
+        }
+        return false;
     }
 
     @Override
@@ -76,7 +101,7 @@ public final class FilesSource implements TaskSource {
                 try {
                     if (Files.isDirectory(path)) {
                         stack.push(sortedEntries(path));
-                    } else if (Files.isRegularFile(path) && matcher.matches(root.relativize(path))) {
+                    } else if (Files.isRegularFile(path) && matches(root.relativize(path))) {
                         next = path.toString();
                     }
                 } catch (IOException e) {

@@ -52,9 +52,12 @@ class TaskSourcesTest {
         FilesSource flat = new FilesSource(root, "logs/*.gz");
         assertThat(all(flat)).containsExactly(root.resolve("logs/a.gz").toString(), root.resolve("logs/b.gz").toString());
         FilesSource deep = new FilesSource(root, "**/*.gz");
-        assertThat(all(deep)).containsExactly(
+        assertThat(all(deep)).as("** also stands for no directory").containsExactly(
                 root.resolve("logs/2024/c.gz").toString(), root.resolve("logs/a.gz").toString(),
-                root.resolve("logs/b.gz").toString(), root.resolve("other/d.gz").toString());
-        assertThat(deep.count()).isEqualTo(4);
+                root.resolve("logs/b.gz").toString(), root.resolve("other/d.gz").toString(),
+                root.resolve("top.gz").toString());
+        assertThat(deep.count()).isEqualTo(5);
+        assertThat(all(new FilesSource(root, "logs/**/*.gz"))).containsExactly(root.resolve("logs/2024/c.gz").toString(),
+                root.resolve("logs/a.gz").toString(), root.resolve("logs/b.gz").toString());
     }
 }
