@@ -27,11 +27,29 @@ public final class LocalRun {
              Worker worker = new Worker(new Worker.Settings(plan.id(), "local", slots, plan.retry(), plan.taskTimeout()),
                      executor, broker)) {
             worker.start();
-            Master master = new Master(new Master.Settings(plan.id(), plan.maxFailedTasks(), progressInterval, listener));
-            BatchOutcome outcome = master.run(source, broker, sink);
-            // the master said finish: running tasks of a stopped batch get a moment, then are interrupted
-            worker.stop(Duration.ofSeconds(outcome.succeeded() ? 30 : 2));
-            return outcome;
+            // Ctrl-C: interrupt the slots so that running child processes are killed with their trees
+            Thread onExit = Thread.ofPlatform().name("taskbatch-shutdown").unstarted(() -> {
+                try {
+                    worker.stop(Duration.ofMillis(200));
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+                executor.close();
+            });
+            Runtime.getRuntime().addShutdownHook(onExit);
+            try {
+                Master master = new Master(new Master.Settings(plan.id(), plan.maxFailedTasks(), progressInterval, listener));
+                BatchOutcome outcome = master.run(source, broker, sink);
+                // the master said finish: running tasks of a stopped batch get a moment, then are interrupted
+                worker.stop(Duration.ofSeconds(outcome.succeeded() ? 30 : 2));
+                return outcome;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onExit);
+                } catch (IllegalStateException alreadyShuttingDown) {
+                    // the hook is running: it cleans up
+                }
+            }
         }
     }
 }
