@@ -81,6 +81,16 @@ public final class BatchCounters {
         }
     }
 
+    /** Published and not yet finished. */
+    public long inFlight() {
+        lock.lock();
+        try {
+            return published - succeeded - failed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public long failed() {
         lock.lock();
         try {

@@ -9,4 +9,22 @@ public interface ProgressListener {
     }
 
     ProgressListener NONE = p -> { };
+
+    /** Tells {@code this}, then {@code other}. */
+    default ProgressListener andThen(ProgressListener other) {
+        ProgressListener first = this;
+        return new ProgressListener() {
+            @Override
+            public void onProgress(Progress progress) {
+                first.onProgress(progress);
+                other.onProgress(progress);
+            }
+
+            @Override
+            public void onFinish(BatchOutcome outcome) {
+                first.onFinish(outcome);
+                other.onFinish(outcome);
+            }
+        };
+    }
 }

@@ -24,6 +24,11 @@ public interface MasterTransport {
      */
     List<ResultDelivery> pollResults(int max, Duration timeout) throws InterruptedException;
 
+    /** Acknowledges stored results, in the order they were polled (a transport may ack them in one go). */
+    default void ackAll(List<ResultDelivery> stored) {
+        for (ResultDelivery delivery : stored) delivery.ack();
+    }
+
     /** Tells the workers that the batch is over: they stop taking tasks and exit. */
     void finish();
 

@@ -1,0 +1,282 @@
+package io.taskbatch.queue.amqp;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConfirmListener;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.taskbatch.queue.MasterTransport;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * The master's side of a batch on RabbitMQ. Tasks are published with confirms; at most
+ * {@code maxUnconfirmed} may await their confirm (back-pressure), kept by sequence number so that
+ * what a broker restart swallowed is published again. Results and dead letters are consumed from
+ * one channel and acknowledged only after the master stored them.
+ */
+public final class AmqpMasterTransport implements MasterTransport, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(AmqpMasterTransport.class);
+    private static final int RESULT_PREFETCH = 2000;
+
+    private final BatchQueues queues;
+    private final Connection connection;
+    private final Channel publishChannel;
+    private final Channel resultChannel;
+    private final Semaphore unconfirmedPermits;
+    // seqNo -> task: published, not yet confirmed. Written by the publisher, cleared by the confirm listener.
+    private final ConcurrentSkipListMap<Long, TaskMessage> unconfirmed = new ConcurrentSkipListMap<>();
+    private final ConcurrentLinkedQueue<TaskMessage> toRepublish = new ConcurrentLinkedQueue<>();
+    // held while a task gets its sequence number and is sent, and while a channel shutdown
+    // moves what was unconfirmed back to be published again: the two must not interleave
+    private final ReentrantLock publishLock = new ReentrantLock();
+    private final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
+    private final AtomicLong malformedDeadLetters = new AtomicLong();
+    private final AtomicLong nextUnpublishedId = new AtomicLong();
+    private final int retryQueues;
+    private final boolean keepQueues;
+
+    /** A result (or dead task) and the channel tag to acknowledge it with. */
+    private record Received(ResultMessage result, long tag) implements ResultDelivery {
+        @Override
+        public void ack() {
+            throw new UnsupportedOperationException("acknowledged through ackAll");
+        }
+    }
+
+    public AmqpMasterTransport(BrokerAddress broker, BatchQueues queues, int deliveryLimit, List<Duration> retryDelays,
+                               int maxUnconfirmed, boolean freshStart, boolean keepQueues) throws IOException, TimeoutException {
+        this.queues = queues;
+        this.retryQueues = retryDelays.size();
+        this.keepQueues = keepQueues;
+        this.unconfirmedPermits = new Semaphore(maxUnconfirmed);
+        this.connection = broker.connectionFactory().newConnection("taskbatch-master " + queues.prefix());
+        try (Channel setup = connection.createChannel()) {
+            if (freshStart) {
+                // a batch starting afresh owns its queues: nothing a previous run left may count
+                queues.delete(setup, retryQueues);
+                setup.queueDelete(queues.finished());
+            }
+            queues.declare(setup, deliveryLimit, retryDelays);
+        }
+        this.publishChannel = connection.createChannel();
+        publishChannel.confirmSelect();
+        publishChannel.addConfirmListener(new ConfirmListener() {
+            @Override
+            public void handleAck(long seq, boolean multiple) {
+                settle(seq, multiple, false);
+            }
+
+            @Override
+            public void handleNack(long seq, boolean multiple) {
+                settle(seq, multiple, true);
+            }
+        });
+        // a lost channel takes its pending confirms with it: whatever was unconfirmed goes out again
+        publishChannel.addShutdownListener(cause -> {
+            publishLock.lock();
+            try {
+                toRepublish.addAll(unconfirmed.values());
+                unconfirmed.clear();
+            } finally {
+                publishLock.unlock();
+            }
+        });
+        this.resultChannel = connection.createChannel();
+        resultChannel.basicQos(RESULT_PREFETCH);
+        DefaultConsumer resultConsumer = new DefaultConsumer(resultChannel) {
+            @Override
+            public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+                try {
+                    received.add(new Received(MessageCodec.decodeResult(body), envelope.getDeliveryTag()));
+                } catch (MessageCodec.MalformedMessageException e) {
+                    LOG.warnf("dropped a malformed result message: %s", e.getMessage());
+                    ackQuietly(envelope.getDeliveryTag());
+                }
+            }
+        };
+        DefaultConsumer deadConsumer = new DefaultConsumer(resultChannel) {
+            @Override
+            public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+                String reason = deadReason(props);
+                try {
+                    TaskMessage task = MessageCodec.decodeTask(body);
+                    received.add(new Received(ResultMessage.dead(task, deliveries(props), reason), envelope.getDeliveryTag()));
+                } catch (MessageCodec.MalformedMessageException e) {
+                    // not a task of this batch: nothing to count, keep the tally for the summary
+                    malformedDeadLetters.incrementAndGet();
+                    LOG.warnf("a malformed message was dead-lettered (%s): %s", reason, e.getMessage());
+                    ackQuietly(envelope.getDeliveryTag());
+                }
+            }
+        };
+        resultChannel.basicConsume(queues.results(), false, "taskbatch-master-results", resultConsumer);
+        resultChannel.basicConsume(queues.dead(), false, "taskbatch-master-dead", deadConsumer);
+    }
+
+    private void ackQuietly(long tag) {
+        try {
+            resultChannel.basicAck(tag, false);
+        } catch (IOException | ShutdownSignalException e) {
+            LOG.debugf("could not ack %d: %s", tag, e.getMessage());
+        }
+    }
+
+    private static String deadReason(AMQP.BasicProperties props) {
+        Map<String, Object> headers = props.getHeaders();
+        if (headers == null) return "dead-lettered";
+        Object ours = headers.get(BatchQueues.REASON_HEADER);
+        if (ours != null) return ours.toString();
+        Object first = headers.get("x-first-death-reason");
+        if ("delivery_limit".equals(String.valueOf(first))) {
+            return "delivery limit reached: the worker running it died each time";
+        }
+        return first == null ? "dead-lettered" : "dead-lettered (" + first + ")";
+    }
+
+    private static int deliveries(AMQP.BasicProperties props) {
+        Map<String, Object> headers = props.getHeaders();
+        Object count = headers == null ? null : headers.get("x-delivery-count");
+        return count instanceof Number n ? n.intValue() + 1 : 0;
+    }
+
+    private void settle(long seq, boolean multiple, boolean nacked) {
+        var done = multiple ? unconfirmed.headMap(seq, true) : unconfirmed.subMap(seq, true, seq, true);
+        int n = 0;
+        for (var it = done.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            it.remove();
+            if (nacked) {
+                toRepublish.add(entry.getValue());
+            } else {
+                n++;
+            }
+        }
+        if (n > 0) unconfirmedPermits.release(n);
+    }
+
+    @Override
+    public void publish(TaskMessage task) throws InterruptedException {
+        unconfirmedPermits.acquire();
+        send(task);
+        nextUnpublishedId.accumulateAndGet(task.id() + 1, Math::max);
+    }
+
+    /** Publishes on the publisher's thread, first again whatever a nack or a recovery left unconfirmed. */
+    private void send(TaskMessage task) throws InterruptedException {
+        while (true) {
+            try {
+                TaskMessage again;
+                while ((again = toRepublish.poll()) != null) basicPublish(again);
+                if (task != null) basicPublish(task);
+                return;
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.warnf("publishing waits for the broker: %s", e.getMessage());
+                Thread.sleep(500);
+            }
+        }
+    }
+
+    private void basicPublish(TaskMessage task) throws IOException {
+        publishLock.lock();
+        try {
+            long seq = publishChannel.getNextPublishSeqNo();
+            unconfirmed.put(seq, task);
+            try {
+                publishChannel.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
+            } catch (IOException | RuntimeException e) {
+                unconfirmed.remove(seq);
+                toRepublish.add(task);
+                throw e;
+            }
+        } finally {
+            publishLock.unlock();
+        }
+    }
+
+    @Override
+    public void awaitPublished() throws InterruptedException {
+        while (!unconfirmed.isEmpty() || !toRepublish.isEmpty()) {
+            send(null);
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * Ids below this were all published and confirmed: a restarted master need not publish them again.
+     */
+    public long confirmedPrefix() {
+        long next = nextUnpublishedId.get();
+        long lowest = next;
+        for (TaskMessage t : unconfirmed.values()) lowest = Math.min(lowest, t.id());
+        for (TaskMessage t : toRepublish) lowest = Math.min(lowest, t.id());
+        return lowest;
+    }
+
+    public long malformedDeadLetters() {
+        return malformedDeadLetters.get();
+    }
+
+    @Override
+    public List<ResultDelivery> pollResults(int max, Duration timeout) throws InterruptedException {
+        Received first = received.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        if (first == null) return List.of();
+        List<ResultDelivery> out = new ArrayList<>(Math.min(max, received.size() + 1));
+        out.add(first);
+        Received next;
+        while (out.size() < max && (next = received.poll()) != null) out.add(next);
+        return out;
+    }
+
+    @Override
+    public void ackAll(List<ResultDelivery> stored) {
+        // deliveries are polled in tag order from one channel: one multiple-ack covers them all
+        long max = 0;
+        for (ResultDelivery d : stored) max = Math.max(max, ((Received) d).tag());
+        if (max == 0) return;
+        try {
+            resultChannel.basicAck(max, true);
+        } catch (IOException | ShutdownSignalException e) {
+            // the broker is gone: it will deliver these again, and the ledger drops them then
+            LOG.debugf("results not acknowledged (%s): they will come again", e.getMessage());
+        }
+    }
+
+    @Override
+    public void finish() {
+        try (Channel ch = connection.createChannel()) {
+            queues.declareFinished(ch);
+            if (!keepQueues) {
+                resultChannel.close();
+                queues.delete(ch, retryQueues);
+            }
+        } catch (IOException | TimeoutException | ShutdownSignalException e) {
+            LOG.warnf("could not mark the batch finished on the broker: %s", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            connection.close(5_000);
+        } catch (IOException | ShutdownSignalException e) {
+            LOG.debugf("closing the connection: %s", e.getMessage());
+        }
+    }
+}

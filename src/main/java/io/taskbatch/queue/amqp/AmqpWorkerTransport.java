@@ -1,0 +1,364 @@
+package io.taskbatch.queue.amqp;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ConfirmListener;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import io.taskbatch.queue.WorkerTransport;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jboss.logging.Logger;
+
+/**
+ * A worker's side of a batch on RabbitMQ: each slot consumes on its own channel with manual acks,
+ * publishes each result with a confirm, and acknowledges its task only once that confirm came (so a
+ * worker killed at any moment loses nothing: the broker delivers its unacknowledged tasks again).
+ * How many tasks a slot holds follows the workload ({@link PrefetchGovernor}).
+ */
+public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(AmqpWorkerTransport.class);
+    private static final Duration WATCH_EVERY = Duration.ofMillis(500);
+
+    private final BatchQueues queues;
+    private final Connection connection;
+    private final String workerName;
+    private final int fixedPrefetch;
+    // acks run here, not on the connection's thread that delivers confirms (it must never block)
+    private final ExecutorService acker;
+    private final Thread watcher;
+    private volatile boolean finished;
+    private volatile boolean tasksQueueSeen;
+
+    /** @param fixedPrefetch tasks a slot may hold; 0 adapts to the workload */
+    public AmqpWorkerTransport(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch)
+            throws IOException, TimeoutException {
+        this.queues = queues;
+        this.workerName = workerName;
+        this.fixedPrefetch = fixedPrefetch;
+        this.connection = broker.connectionFactory().newConnection("taskbatch-worker " + workerName);
+        this.acker = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("taskbatch-acks").unstarted(r));
+        this.watcher = Thread.ofPlatform().daemon().name("taskbatch-finish-watch").start(this::watchForFinish);
+    }
+
+    /** Waits until the master has declared the batch's queues; false if the batch is already over. */
+    public boolean awaitQueues(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!tasksQueueSeen && !finished) {
+            if (System.nanoTime() - end > 0) return false;
+            Thread.sleep(100);
+        }
+        return !finished;
+    }
+
+    private void watchForFinish() {
+        while (!finished) {
+            try {
+                if (exists(queues.finished())) {
+                    finished = true;
+                } else if (exists(queues.tasks())) {
+                    tasksQueueSeen = true;
+                } else if (tasksQueueSeen) {
+                    finished = true; // the master deleted the batch's queues
+                }
+            } catch (IOException | TimeoutException | ShutdownSignalException e) {
+                LOG.debugf("cannot look at the batch's queues now (%s); the connection recovers by itself", e.getMessage());
+            }
+            try {
+                Thread.sleep(WATCH_EVERY.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+        LOG.debug("the batch is over");
+    }
+
+    /** Whether {@code queue} exists, asked on a throwaway channel (a missing queue closes the channel). */
+    private boolean exists(String queue) throws IOException, TimeoutException {
+        Channel probe = connection.createChannel();
+        try {
+            probe.queueDeclarePassive(queue);
+            return true;
+        } catch (IOException e) {
+            if (e.getCause() instanceof ShutdownSignalException s && !s.isHardError()
+                    && s.getReason() instanceof AMQP.Channel.Close close && close.getReplyCode() == 404) {
+                return false;
+            }
+            throw e;
+        } finally {
+            if (probe.isOpen()) probe.close();
+        }
+    }
+
+    @Override
+    public boolean finished() {
+        return finished;
+    }
+
+    @Override
+    public TaskInbox openInbox() {
+        try {
+            return new SlotInbox();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot open a channel to the broker: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        finished = true;
+        watcher.interrupt();
+        acker.shutdown();
+        try {
+            acker.awaitTermination(5, TimeUnit.SECONDS);
+            connection.close(5_000);
+        } catch (IOException | ShutdownSignalException | InterruptedException e) {
+            LOG.debugf("closing the connection: %s", e.getMessage());
+        }
+    }
+
+    /** A message as the consumer got it, decoded or with the reason it could not be. */
+    private record Incoming(long tag, TaskMessage task, byte[] body, String malformed, int deliveryCount) {
+    }
+
+    /** Published, awaiting its confirm before {@code tag} may be acknowledged. */
+    private record Pending(long tag, long publishedNanos) {
+    }
+
+    /** One slot's channel, consumer, local buffer and confirms. */
+    private final class SlotInbox implements TaskInbox {
+        private final Channel channel;
+        private final LinkedBlockingQueue<Incoming> buffer = new LinkedBlockingQueue<>();
+        // seqNo -> pending ack: added by the slot thread, settled by the confirm listener
+        private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+        // the sequence number and the send must not interleave with a shutdown clearing pending
+        private final ReentrantLock publishLock = new ReentrantLock();
+        private final PrefetchGovernor governor;
+        private String consumerTag;
+
+        SlotInbox() throws IOException {
+            channel = connection.createChannel();
+            channel.confirmSelect();
+            channel.addConfirmListener(new ConfirmListener() {
+                @Override
+                public void handleAck(long seq, boolean multiple) {
+                    confirmed(seq, multiple, true);
+                }
+
+                @Override
+                public void handleNack(long seq, boolean multiple) {
+                    confirmed(seq, multiple, false);
+                }
+            });
+            channel.addShutdownListener(cause -> {
+                // the broker returns every unacknowledged task of this channel to the queue: drop our copies
+                publishLock.lock();
+                try {
+                    pending.clear();
+                    buffer.clear();
+                } finally {
+                    publishLock.unlock();
+                }
+            });
+            governor = new PrefetchGovernor(fixedPrefetch, 1);
+            consume(governor.current());
+        }
+
+        private void consume(int prefetch) throws IOException {
+            channel.basicQos(prefetch);
+            consumerTag = channel.basicConsume(queues.tasks(), false, new DefaultConsumer(channel) {
+                @Override
+                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+                    Object count = props.getHeaders() == null ? null : props.getHeaders().get("x-delivery-count");
+                    int deliveries = count instanceof Number n ? n.intValue() + 1 : 1;
+                    try {
+                        buffer.add(new Incoming(envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null, deliveries));
+                    } catch (MessageCodec.MalformedMessageException e) {
+                        buffer.add(new Incoming(envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries));
+                    }
+                }
+            });
+        }
+
+        private void confirmed(long seq, boolean multiple, boolean ack) {
+            var settled = multiple ? pending.headMap(seq, true) : pending.subMap(seq, true, seq, true);
+            List<Long> tags = new ArrayList<>();
+            long now = System.nanoTime();
+            for (var it = settled.values().iterator(); it.hasNext(); ) {
+                Pending p = it.next();
+                it.remove();
+                tags.add(p.tag());
+                governor.confirmTook(now - p.publishedNanos());
+            }
+            if (tags.isEmpty()) return;
+            long maxTag = tags.get(tags.size() - 1);
+            // tasks are settled in delivery order: if nothing older is still pending, one ack covers them
+            var oldest = pending.firstEntry();
+            boolean contiguous = oldest == null || oldest.getValue().tag() > maxTag;
+            acker.execute(() -> {
+                try {
+                    if (!ack) {
+                        for (long tag : tags) channel.basicReject(tag, true); // the result was lost: run it again
+                    } else if (contiguous) {
+                        channel.basicAck(maxTag, true);
+                    } else {
+                        for (long tag : tags) channel.basicAck(tag, false);
+                    }
+                } catch (IOException | ShutdownSignalException e) {
+                    LOG.debugf("ack lost with the channel (%s): the broker delivers the task again", e.getMessage());
+                }
+            });
+        }
+
+        @Override
+        public TaskDelivery take(Duration timeout) throws InterruptedException {
+            int resize = governor.proposal();
+            if (resize > 0) resubscribe(resize);
+            long end = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                Incoming in = buffer.poll(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (in == null) return null;
+                if (in.task() != null) return new AmqpDelivery(this, in, System.nanoTime());
+                deadLetterMalformed(in);
+            }
+        }
+
+        private void resubscribe(int prefetch) {
+            // a running quorum-queue consumer ignores a new basic.qos: consume again under the new limit;
+            // deliveries already here stay ours to acknowledge
+            try {
+                channel.basicCancel(consumerTag);
+                consume(prefetch);
+                LOG.debugf("prefetch now %d", prefetch);
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.debugf("prefetch change failed (%s), kept the old consumer", e.getMessage());
+            }
+        }
+
+        private void deadLetterMalformed(Incoming in) {
+            LOG.warnf("dead-lettering a malformed task message: %s", in.malformed());
+            AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().deliveryMode(2)
+                    .headers(Map.of(BatchQueues.REASON_HEADER, "malformed task message: " + in.malformed(),
+                            "x-taskbatch-worker", workerName))
+                    .build();
+            publish(queues.dead(), props, in.body(), in.tag());
+        }
+
+        /** Publishes, and has {@code taskTag} acknowledged once the broker confirms it. */
+        void publish(String queue, AMQP.BasicProperties props, byte[] body, long taskTag) {
+            publishLock.lock();
+            try {
+                long seq = channel.getNextPublishSeqNo();
+                pending.put(seq, new Pending(taskTag, System.nanoTime()));
+                try {
+                    channel.basicPublish("", queue, props, body);
+                } catch (IOException | ShutdownSignalException e) {
+                    pending.remove(seq);
+                    LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
+                }
+            } finally {
+                publishLock.unlock();
+            }
+        }
+
+        void release(long tag) {
+            try {
+                channel.basicReject(tag, true);
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.debugf("release lost with the channel: %s", e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                if (channel.isOpen()) channel.basicCancel(consumerTag);
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.debugf("cancel: %s", e.getMessage());
+            }
+            // give the last confirms a moment, so their tasks are acknowledged rather than run again
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!pending.isEmpty() && channel.isOpen() && System.nanoTime() - end < 0) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            try {
+                // flush the acker's queue before the channel goes
+                acker.submit(() -> { }).get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.debugf("acks pending at close: %s", e.getMessage());
+            }
+            try {
+                if (channel.isOpen()) channel.close(); // unacknowledged tasks (still buffered) return to the queue
+            } catch (IOException | TimeoutException | ShutdownSignalException e) {
+                LOG.debugf("close: %s", e.getMessage());
+            }
+        }
+    }
+
+    private final class AmqpDelivery implements TaskDelivery {
+        private final SlotInbox inbox;
+        private final Incoming in;
+        private final long startNanos;
+        private boolean settled;
+
+        AmqpDelivery(SlotInbox inbox, Incoming in, long startNanos) {
+            this.inbox = inbox;
+            this.in = in;
+            this.startNanos = startNanos;
+        }
+
+        @Override
+        public TaskMessage task() {
+            return in.task();
+        }
+
+        @Override
+        public int deliveryCount() {
+            return in.deliveryCount();
+        }
+
+        private void settle() {
+            if (settled) throw new IllegalStateException("task " + in.task().id() + " was already settled");
+            settled = true;
+            inbox.governor.taskRan(System.nanoTime() - startNanos);
+        }
+
+        @Override
+        public void complete(ResultMessage result) {
+            settle();
+            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in.tag());
+        }
+
+        @Override
+        public void retry(TaskMessage next, Duration delay) {
+            settle();
+            // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
+            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in.tag());
+        }
+
+        @Override
+        public void release() {
+            settle();
+            inbox.release(in.tag());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.taskbatch.queue.amqp;
+
+import com.rabbitmq.client.Channel;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Locale;
+
+/**
+ * The queues of one batch, named from its identity so two batches never share one:
+ * {@code taskbatch.<namespace>.<name>[.<uid>]} followed by {@code .tasks}, {@code .results},
+ * {@code .dead}, {@code .retry.<attempt>} and {@code .finished}.
+ *
+ * <ul>
+ *   <li>tasks: a quorum queue whose delivery limit turns a task that keeps killing its worker into
+ *       a dead letter instead of an endless loop;</li>
+ *   <li>retry.N: holds a task that failed attempt N for that attempt's backoff, then dead-letters it
+ *       back onto the task queue;</li>
+ *   <li>dead: dead letters (delivery limit reached, malformed messages), read by the master;</li>
+ *   <li>finished: exists once the master has declared the batch over.</li>
+ * </ul>
+ */
+public record BatchQueues(String prefix) {
+    public static final String REASON_HEADER = "x-taskbatch-reason";
+
+    public static BatchQueues of(String namespace, String name, String uid) {
+        StringBuilder sb = new StringBuilder("taskbatch.").append(clean(namespace == null ? "local" : namespace))
+                .append('.').append(clean(name));
+        if (uid != null && !uid.isBlank()) sb.append('.').append(clean(uid.length() > 8 ? uid.substring(0, 8) : uid));
+        return new BatchQueues(sb.toString());
+    }
+
+    private static String clean(String part) {
+        return part.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+    }
+
+    public String tasks() {
+        return prefix + ".tasks";
+    }
+
+    public String results() {
+        return prefix + ".results";
+    }
+
+    public String dead() {
+        return prefix + ".dead";
+    }
+
+    public String finished() {
+        return prefix + ".finished";
+    }
+
+    /** Where a task that failed attempt {@code failedAttempt} waits before its next attempt. */
+    public String retry(int failedAttempt) {
+        return prefix + ".retry." + failedAttempt;
+    }
+
+    /**
+     * Declares every queue of the batch (idempotent: same arguments each time).
+     *
+     * @param retryDelays the delay after each failed attempt: index 0 is after attempt 1
+     */
+    public void declare(Channel channel, int deliveryLimit, List<Duration> retryDelays) throws IOException {
+        Map<String, Object> tasks = quorum();
+        tasks.put("x-delivery-limit", deliveryLimit);
+        tasks.put("x-dead-letter-exchange", "");
+        tasks.put("x-dead-letter-routing-key", dead());
+        // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
+        tasks.put("x-dead-letter-strategy", "at-least-once");
+        tasks.put("x-overflow", "reject-publish");
+        channel.queueDeclare(tasks(), true, false, false, tasks);
+        channel.queueDeclare(results(), true, false, false, quorum());
+        channel.queueDeclare(dead(), true, false, false, quorum());
+        for (int i = 0; i < retryDelays.size(); i++) {
+            Map<String, Object> retry = quorum();
+            retry.put("x-message-ttl", Math.max(1, retryDelays.get(i).toMillis()));
+            retry.put("x-dead-letter-exchange", "");
+            retry.put("x-dead-letter-routing-key", tasks());
+            retry.put("x-dead-letter-strategy", "at-least-once");
+            retry.put("x-overflow", "reject-publish");
+            channel.queueDeclare(retry(i + 1), true, false, false, retry);
+        }
+    }
+
+    /** Marks the batch over; the marker disappears by itself an hour after its last use. */
+    public void declareFinished(Channel channel) throws IOException {
+        channel.queueDeclare(finished(), true, false, false, Map.of("x-expires", 3_600_000));
+    }
+
+    /** Deletes the batch's work queues (not the finished marker, which expires by itself). */
+    public void delete(Channel channel, int retryQueues) throws IOException {
+        channel.queueDelete(tasks());
+        channel.queueDelete(results());
+        channel.queueDelete(dead());
+        for (int i = 1; i <= retryQueues; i++) channel.queueDelete(retry(i));
+    }
+
+    private static Map<String, Object> quorum() {
+        Map<String, Object> args = new HashMap<>();
+        args.put("x-queue-type", "quorum");
+        return args;
+    }
+}

@@ -1,0 +1,66 @@
+package io.taskbatch.queue.amqp;
+
+/**
+ * Decides how many tasks one consuming thread may hold: enough to keep it busy while its results
+ * wait for their confirms, no more, so a thread busy with long tasks never hoards tasks that an idle
+ * one could run. A task is held from its delivery until its result is confirmed; while one runs,
+ * {@code (run + confirm) / run} tasks fit in that time: about 2 for long tasks, hundreds for
+ * trivial ones. The run time is the mean of the last tasks (what throughput depends on); the
+ * confirm latency a moving average. Confined to the thread that owns the inbox, except the
+ * confirm samples, which arrive from the connection's thread (volatile is enough for a gauge).
+ */
+final class PrefetchGovernor {
+    static final int MIN = 1;
+    static final int MAX = 300;
+    private static final int WINDOW = 64;
+    private static final int SAMPLES_BETWEEN_CHANGES = 16;
+
+    private final int fixed;
+    private final long[] runNanos = new long[WINDOW];
+    private long runSum;
+    private int runCount;
+    private int samplesSinceChange;
+    private volatile double confirmNanos = 2_000_000;
+    private int current;
+
+    /** @param fixed a prefetch from the spec; 0 adapts to the workload */
+    PrefetchGovernor(int fixed, int initial) {
+        this.fixed = fixed;
+        this.current = fixed > 0 ? fixed : initial;
+    }
+
+    int current() {
+        return current;
+    }
+
+    void taskRan(long nanos) {
+        int slot = runCount % WINDOW;
+        if (runCount >= WINDOW) runSum -= runNanos[slot];
+        runNanos[slot] = nanos;
+        runSum += nanos;
+        runCount++;
+        samplesSinceChange++;
+    }
+
+    void confirmTook(long nanos) {
+        confirmNanos = confirmNanos * 0.9 + nanos * 0.1;
+    }
+
+    /** The prefetch to switch to, or 0 to keep the current one. */
+    int proposal() {
+        if (fixed > 0 || samplesSinceChange < SAMPLES_BETWEEN_CHANGES) return 0;
+        int desired = desired();
+        if (desired >= current * 2 || desired * 2 <= current) {
+            samplesSinceChange = 0;
+            current = desired;
+            return desired;
+        }
+        return 0;
+    }
+
+    int desired() {
+        double run = Math.max(1_000, (double) runSum / Math.min(runCount, WINDOW));
+        long wanted = (long) Math.ceil((run + confirmNanos) / run);
+        return (int) Math.max(MIN, Math.min(MAX, wanted));
+    }
+}

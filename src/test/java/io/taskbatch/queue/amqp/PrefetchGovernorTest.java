@@ -1,0 +1,47 @@
+package io.taskbatch.queue.amqp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class PrefetchGovernorTest {
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private static int settle(PrefetchGovernor g, long runNanos, long confirmNanos, int tasks) {
+        for (int i = 0; i < tasks; i++) {
+            g.taskRan(runNanos);
+            g.confirmTook(confirmNanos);
+            g.proposal();
+        }
+        return g.current();
+    }
+
+    @Test
+    void trivialTasksGetADeepPrefetchSoTheirConfirmsOverlap() {
+        assertThat(settle(new PrefetchGovernor(0, 1), 20_000, 2 * MS, 200)).isGreaterThanOrEqualTo(64);
+    }
+
+    @Test
+    void longTasksGetAShallowOneSoNoneIsHoardedBehindARunningTask() {
+        PrefetchGovernor g = new PrefetchGovernor(0, 1);
+        settle(g, 20_000, 2 * MS, 200);
+        assertThat(settle(g, 500 * MS, 2 * MS, 100)).isEqualTo(2);
+    }
+
+    @Test
+    void aMixedBatchFollowsItsMeanTaskTime() {
+        PrefetchGovernor g = new PrefetchGovernor(0, 1);
+        for (int i = 0; i < 300; i++) {
+            g.taskRan(i % 10 == 0 ? 500 * MS : 20_000);
+            g.confirmTook(2 * MS);
+            g.proposal();
+        }
+        assertThat(g.current()).isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void aPrefetchFromTheSpecIsKept() {
+        assertThat(settle(new PrefetchGovernor(7, 1), 20_000, 2 * MS, 200)).isEqualTo(7);
+    }
+}
