@@ -24,11 +24,14 @@ public final class Master {
     private static final Logger LOG = Logger.getLogger(Master.class);
     private static final int RESULT_BATCH = 1024;
     private static final Duration RESULT_POLL = Duration.ofMillis(100);
+    /** Tasks published but not finished, at most: bounds the queue's depth on the broker too. */
+    static final long MAX_IN_FLIGHT = 100_000;
 
     private final Settings settings;
     private final BatchCounters counters = new BatchCounters();
     private final ResultLedger ledger = new ResultLedger();
     private volatile Throwable publishError;
+    private long resumeFrom;
 
     /**
      * @param maxFailedTasks   the batch fails once more tasks than this have failed for good
@@ -39,6 +42,24 @@ public final class Master {
 
     public Master(Settings settings) {
         this.settings = settings;
+    }
+
+    /**
+     * Continues a batch a previous master began: {@code stored} are the results it already stored
+     * (they are not counted again), and the first {@code confirmedPrefix} tasks are known to be in
+     * the queue or done (they are not published again). Call before {@link #run}.
+     */
+    public void resume(Iterable<ResultMessage> stored, long confirmedPrefix) {
+        for (ResultMessage result : stored) {
+            if (ledger.record(result.id())) counters.record(result);
+        }
+        resumeFrom = confirmedPrefix;
+        counters.published(confirmedPrefix);
+    }
+
+    /** Tasks recorded as done so far (for a checkpoint, or tests). */
+    public long doneCount() {
+        return counters.snapshot().done();
     }
 
     public BatchOutcome run(TaskSource source, MasterTransport transport, ResultSink sink)
@@ -73,10 +94,11 @@ public final class Master {
     }
 
     private void publish(TaskSource source, MasterTransport transport) {
-        long[] next = {0};
-        try (Stream<String> inputs = source.inputs()) {
+        long[] next = {resumeFrom};
+        try (Stream<String> inputs = source.inputs().skip(resumeFrom)) {
             inputs.forEach(input -> {
                 try {
+                    if ((next[0] & 255) == 0) awaitRoom();
                     transport.publish(TaskMessage.first(next[0]++, input));
                 } catch (InterruptedException e) {
                     throw new Stopped();
@@ -90,6 +112,12 @@ public final class Master {
             LOG.debug("publishing stopped");
         } catch (IOException | RuntimeException e) {
             publishError = e;
+        }
+    }
+
+    private void awaitRoom() throws InterruptedException {
+        while (counters.inFlight() >= MAX_IN_FLIGHT) {
+            Thread.sleep(10);
         }
     }
 
@@ -121,7 +149,7 @@ public final class Master {
             }
             if (!deliveries.isEmpty()) {
                 sink.flush();
-                for (ResultDelivery delivery : deliveries) delivery.ack();
+                transport.ackAll(deliveries);
             }
             Progress progress = counters.snapshot();
             if (progress.failed() > settings.maxFailedTasks()) {
