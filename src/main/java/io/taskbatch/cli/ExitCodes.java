@@ -8,6 +8,8 @@ public final class ExitCodes {
     public static final int FAILED = 1;
     /** The manifest or the command line is invalid; nothing was run. */
     public static final int INVALID = 2;
+    /** The broker could not be reached; running again later may work. */
+    public static final int UNAVAILABLE = 3;
 
     private ExitCodes() {
     }

@@ -4,13 +4,9 @@ import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.JsonLinesSink;
 import io.taskbatch.master.ResultSink;
 import io.taskbatch.master.TaskSource;
-import io.taskbatch.master.TaskSources;
 import io.taskbatch.plan.BatchPlan;
-import io.taskbatch.plan.InvalidManifestException;
-import io.taskbatch.plan.Manifest;
-import io.taskbatch.plan.ManifestLoader;
+import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.worker.TaskExecutor;
-import io.taskbatch.worker.TaskExecutors;
 import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
 import java.io.FileOutputStream;
@@ -21,7 +17,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -55,6 +53,13 @@ public class RunCommand implements Callable<Integer> {
             description = "auto (a bar on a terminal, plain lines otherwise), bar, plain or none.")
     String progress;
 
+    @Option(names = "--worker-processes", paramLabel = "N", defaultValue = "1",
+            description = "With --broker: worker processes to start and keep alive (default ${DEFAULT-VALUE}).")
+    int workerProcesses;
+
+    @Mixin
+    BrokerOptions broker = new BrokerOptions();
+
     @Inject
     TaskHandlers handlers;
 
@@ -79,23 +84,17 @@ public class RunCommand implements Callable<Integer> {
             err.println("--workers: must be at least 1, was " + workers);
             return ExitCodes.INVALID;
         }
-        Manifest manifest;
-        BatchPlan plan;
-        LocalResources resources;
-        try {
-            manifest = ManifestLoader.load(manifestFile);
-            plan = BatchPlan.of(manifest.batch(), handlers.names());
-            resources = new LocalResources(manifest, volumes);
-            resources.check(plan.spec().getTasks());
-        } catch (InvalidManifestException e) {
-            err.println("invalid manifest " + manifestFile + ":");
-            e.violations().forEach(v -> err.println("  " + v));
-            err.flush();
+        if (workerProcesses < 1) {
+            err.println("--worker-processes: must be at least 1, was " + workerProcesses);
             return ExitCodes.INVALID;
         }
-        int slots = workers != null ? workers
-                : plan.concurrency() > 0 ? plan.concurrency() : Runtime.getRuntime().availableProcessors();
-        TaskSource source = TaskSources.create(plan.spec().getTasks(), resources);
+        BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
+        if (batch == null) return ExitCodes.INVALID;
+        BatchPlan plan = batch.plan();
+        Duration interval = mode == ProgressPrinter.Mode.BAR ? Duration.ofMillis(200) : Duration.ofSeconds(1);
+        if (broker.given()) return runOnBroker(batch, mode, interval, err);
+        int slots = batch.slots(workers);
+        TaskSource source = batch.source();
         OutputStream out;
         try {
             out = output == null ? System.out : new FileOutputStream(output.toFile());
@@ -104,13 +103,34 @@ public class RunCommand implements Callable<Integer> {
             return ExitCodes.INVALID;
         }
         ProgressPrinter printer = new ProgressPrinter(plan.name(), err, mode);
-        Duration interval = mode == ProgressPrinter.Mode.BAR ? Duration.ofMillis(200) : Duration.ofSeconds(1);
         BatchOutcome outcome;
         try (ResultSink sink = new JsonLinesSink(out, output != null);
-             TaskExecutor executor = TaskExecutors.create(plan.spec().getRun(), handlers, slots, null,
-                     plan.spec().getWorkers().getEnv() == null ? Map.of() : plan.spec().getWorkers().getEnv(), plan.id())) {
+             TaskExecutor executor = batch.executor(handlers, slots)) {
             outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval);
         }
         return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+    }
+
+    /** The master here, the workers as child processes, RabbitMQ between them. */
+    private int runOnBroker(BatchFile batch, ProgressPrinter.Mode mode, Duration interval, PrintWriter err) throws Exception {
+        BrokerAddress address;
+        try {
+            address = broker.resolve();
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return ExitCodes.INVALID;
+        }
+        WorkerProcesses[] processes = new WorkerProcesses[1];
+        try {
+            BatchOutcome outcome = BrokerRun.runMaster(batch, address, output, null, false,
+                    new ProgressPrinter(batch.plan().name(), err, mode), interval,
+                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address));
+            return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+        } catch (IOException | TimeoutException e) {
+            err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
+            return ExitCodes.UNAVAILABLE;
+        } finally {
+            if (processes[0] != null) processes[0].finish(Duration.ofSeconds(30));
+        }
     }
 }

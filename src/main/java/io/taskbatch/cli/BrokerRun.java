@@ -1,0 +1,77 @@
+package io.taskbatch.cli;
+
+import io.taskbatch.master.BatchOutcome;
+import io.taskbatch.master.JsonLinesSink;
+import io.taskbatch.master.Master;
+import io.taskbatch.master.MasterState;
+import io.taskbatch.master.Progress;
+import io.taskbatch.master.ProgressListener;
+import io.taskbatch.master.ResultSink;
+import io.taskbatch.queue.amqp.AmqpMasterTransport;
+import io.taskbatch.queue.amqp.BrokerAddress;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import org.jboss.logging.Logger;
+
+/** The master of a batch over RabbitMQ, with its results file and checkpoint when it has a state dir. */
+final class BrokerRun {
+    private static final Logger LOG = Logger.getLogger(BrokerRun.class);
+    /** Tasks published but not yet confirmed, at most (back-pressure on the source). */
+    static final int MAX_UNCONFIRMED = 1000;
+
+    private BrokerRun() {
+    }
+
+    /**
+     * @param output   results file (appended to when resuming), or null for stdout
+     * @param stateDir where the checkpoint lives; null: no resume
+     */
+    static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, Path output, Path stateDir, boolean keepQueues,
+                                  ProgressListener listener, Duration progressInterval, QueuesReady onQueuesReady)
+            throws IOException, InterruptedException, TimeoutException {
+        MasterState state = stateDir == null ? null : MasterState.open(stateDir, output, batch.queues().prefix());
+        boolean resuming = state != null && state.resuming();
+        try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
+                batch.retryDelays(), MAX_UNCONFIRMED, !resuming, keepQueues);
+             ResultSink sink = new JsonLinesSink(open(output), output != null)) {
+            onQueuesReady.run();
+            Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
+                    state == null ? listener : listener.andThen(checkpointer(state, transport))));
+            if (resuming) {
+                LOG.infof("resuming %s: tasks before %d are on the broker or done", batch.plan().id(), state.confirmedPrefix());
+                master.resume(state.storedResults(), state.confirmedPrefix());
+            }
+            BatchOutcome outcome = master.run(batch.source(), transport, sink);
+            if (state != null) state.checkpoint(transport.confirmedPrefix());
+            if (transport.malformedDeadLetters() > 0) {
+                LOG.warnf("%d malformed messages were dead-lettered during the batch", transport.malformedDeadLetters());
+            }
+            return outcome;
+        }
+    }
+
+    /** Called once the batch's queues exist: workers may start. */
+    @FunctionalInterface
+    interface QueuesReady {
+        void run() throws IOException;
+    }
+
+    private static OutputStream open(Path output) throws IOException {
+        return output == null ? System.out : new FileOutputStream(output.toFile(), true);
+    }
+
+    private static ProgressListener checkpointer(MasterState state, AmqpMasterTransport transport) {
+        return (Progress p) -> {
+            try {
+                state.checkpoint(transport.confirmedPrefix());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the checkpoint", e);
+            }
+        };
+    }
+}

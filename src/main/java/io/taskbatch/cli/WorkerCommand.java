@@ -1,0 +1,128 @@
+package io.taskbatch.cli;
+
+import io.taskbatch.queue.amqp.AmqpWorkerTransport;
+import io.taskbatch.queue.amqp.BrokerAddress;
+import io.taskbatch.worker.TaskExecutor;
+import io.taskbatch.worker.TaskHandlers;
+import io.taskbatch.worker.Worker;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
+import org.jboss.logging.Logger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code taskbatch worker}: runs a batch's tasks from RabbitMQ until the batch is done. */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = {"Take a batch's tasks from RabbitMQ, run them and send back their results, until the",
+                "master says the batch is done. On SIGTERM it stops taking tasks and finishes the running",
+                "ones within --grace; what it still holds goes back to the queue."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:the batch is done", "1:stopped before the batch was done",
+                "2:invalid manifest or arguments", "3:the broker could not be reached"})
+public class WorkerCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(WorkerCommand.class);
+
+    @Option(names = "--manifest", required = true, paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
+    Path manifestFile;
+
+    @Option(names = "--slots", paramLabel = "N",
+            description = "Tasks run at once (default: spec.workers.concurrency, else one per core).")
+    Integer slots;
+
+    @Option(names = "--prefetch", paramLabel = "N",
+            description = "Tasks a slot may hold (default: spec.workers.prefetch, else adapt to the workload).")
+    Integer prefetch;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "This worker's name in results (default: host and pid).")
+    String name;
+
+    @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "25",
+            description = "On SIGTERM, how long running tasks may take to finish (default ${DEFAULT-VALUE}).")
+    int graceSeconds;
+
+    @Option(names = "--volume", paramLabel = "CLAIM=DIR", description = "Where a claim of spec.tasks.files is mounted.")
+    Map<String, Path> volumes;
+
+    @Mixin
+    BrokerOptions broker;
+
+    @Inject
+    TaskHandlers handlers;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
+        if (batch == null) return ExitCodes.INVALID;
+        BrokerAddress address;
+        try {
+            address = broker.resolve();
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return ExitCodes.INVALID;
+        }
+        int slotCount = batch.slots(slots);
+        int fixedPrefetch = prefetch != null ? prefetch : batch.plan().spec().getWorkers().getPrefetch();
+        String workerName = name != null ? name : hostName() + "/" + ProcessHandle.current().pid();
+        AmqpWorkerTransport transport;
+        try {
+            transport = new AmqpWorkerTransport(address, batch.queues(), workerName, fixedPrefetch);
+        } catch (IOException | TimeoutException e) {
+            err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
+            return ExitCodes.UNAVAILABLE;
+        }
+        try (transport; TaskExecutor executor = batch.executor(handlers, slotCount)) {
+            while (!transport.awaitQueues(Duration.ofSeconds(10))) {
+                if (transport.finished()) {
+                    LOG.infof("batch %s is already over", batch.plan().id());
+                    return ExitCodes.SUCCEEDED;
+                }
+                LOG.infof("waiting for the master to declare the queues of %s", batch.plan().id());
+            }
+            Worker worker = new Worker(new Worker.Settings(batch.plan().id(), workerName, slotCount, batch.plan().retry(),
+                    batch.plan().taskTimeout()), executor, transport);
+            Thread onTerm = Thread.ofPlatform().name("taskbatch-sigterm").unstarted(() -> {
+                try {
+                    worker.stop(Duration.ofSeconds(graceSeconds));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(onTerm);
+            worker.start();
+            LOG.infof("worker %s runs %s with %d slots", workerName, batch.plan().id(), slotCount);
+            while (!worker.awaitTermination(Duration.ofSeconds(1))) {
+                // the slots end when the batch is over (or on SIGTERM)
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(onTerm);
+            } catch (IllegalStateException shuttingDown) {
+                return ExitCodes.FAILED;
+            }
+            worker.close();
+            return transport.finished() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+        }
+    }
+
+    private static String hostName() {
+        String host = System.getenv("HOSTNAME");
+        if (host != null && !host.isBlank()) return host;
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "worker";
+        }
+    }
+}

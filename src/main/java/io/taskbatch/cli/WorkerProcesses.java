@@ -1,0 +1,140 @@
+package io.taskbatch.cli;
+
+import io.taskbatch.queue.amqp.BrokerAddress;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jboss.logging.Logger;
+
+/**
+ * N worker processes (child JVMs of our own jar) kept alive like a process pool: one that dies
+ * before the batch is over is started again. The broker URI reaches them through the environment,
+ * never the command line (which {@code ps} shows to everyone).
+ */
+final class WorkerProcesses implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WorkerProcesses.class);
+    static final String ENV_JAR = "TASKBATCH_JAR";
+
+    private final List<String> command;
+    private final BrokerAddress broker;
+    // the live children and the stopping flag change together: a child that exits while we stop is not restarted
+    private final ReentrantLock lock = new ReentrantLock();
+    private final List<Process> children = new ArrayList<>();
+    private boolean stopping;
+    private long restarts;
+
+    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker) throws IOException {
+        this.broker = broker;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
+        }
+        cmd.add("-jar");
+        cmd.add(ownJar().toString());
+        cmd.add("worker");
+        cmd.add("--manifest");
+        cmd.add(manifest.toAbsolutePath().toString());
+        if (slots != null) {
+            cmd.add("--slots");
+            cmd.add(slots.toString());
+        }
+        this.command = List.copyOf(cmd);
+        for (int i = 0; i < count; i++) spawn(i);
+    }
+
+    /** The jar we run from, or $TASKBATCH_JAR, or the build's. */
+    static Path ownJar() throws IOException {
+        String fromEnv = System.getenv(ENV_JAR);
+        if (fromEnv != null) return Path.of(fromEnv);
+        String classPath = System.getProperty("java.class.path", "");
+        if (classPath.endsWith("quarkus-run.jar")) return Path.of(classPath);
+        Path built = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        if (Files.exists(built)) return built.toAbsolutePath();
+        throw new IOException("cannot find taskbatch's jar to start worker processes; set " + ENV_JAR);
+    }
+
+    private void spawn(int index) {
+        lock.lock();
+        try {
+            if (stopping) return;
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().put(BrokerAddress.ENV_URI, broker.uriForChildren());
+            pb.environment().put("TASKBATCH_WORKER_INDEX", Integer.toString(index));
+            pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+            Process p = pb.start();
+            children.add(p);
+            p.onExit().thenAccept(done -> exited(index, done));
+            LOG.debugf("worker process %d started: pid %d", index, p.pid());
+        } catch (IOException e) {
+            LOG.errorf("cannot start worker process %d: %s", index, e.getMessage());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void exited(int index, Process p) {
+        boolean again;
+        lock.lock();
+        try {
+            children.remove(p);
+            again = !stopping && p.exitValue() != 0;
+            if (again) restarts++;
+        } finally {
+            lock.unlock();
+        }
+        if (again) {
+            LOG.warnf("worker process %d (pid %d) died with exit code %d; starting another", index, p.pid(), p.exitValue());
+            spawn(index);
+        }
+    }
+
+    long restarts() {
+        lock.lock();
+        try {
+            return restarts;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    List<Long> pids() {
+        lock.lock();
+        try {
+            return children.stream().map(Process::pid).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits for the workers to see the batch is over and exit; ends what is left after {@code wait}. */
+    void finish(Duration wait) throws InterruptedException {
+        List<Process> left;
+        lock.lock();
+        try {
+            stopping = true;
+            left = new ArrayList<>(children);
+        } finally {
+            lock.unlock();
+        }
+        long end = System.nanoTime() + wait.toNanos();
+        for (Process p : left) {
+            if (!p.waitFor(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                p.destroy();
+                if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        finish(Duration.ZERO);
+    }
+}
