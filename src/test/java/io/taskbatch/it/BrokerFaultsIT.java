@@ -1,0 +1,287 @@
+package io.taskbatch.it;
+
+import static io.taskbatch.it.JarProcesses.await;
+import static io.taskbatch.it.JarProcesses.exitOf;
+import static io.taskbatch.it.JarProcesses.lines;
+import static io.taskbatch.it.JarProcesses.results;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.GetResponse;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.amqp.BatchQueues;
+import io.taskbatch.queue.amqp.MessageCodec;
+import io.taskbatch.testing.RabbitExtension;
+import io.taskbatch.testing.RabbitNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every fault the design claims to survive, injected into real processes of the packaged jar
+ * talking to a real (private) RabbitMQ. Each ends with exact counts: every task id exactly once.
+ */
+class BrokerFaultsIT {
+    private static final Duration BATCH_TIMEOUT = Duration.ofMinutes(3);
+
+    @RegisterExtension
+    // queue statistics every 500 ms (default 5 s), so list_queues shows what a worker holds right now
+    static final RabbitExtension RABBIT = new RabbitExtension(RabbitNode.builder().config("collect_statistics_interval", "500"));
+
+    @TempDir
+    Path dir;
+
+    /** A batch of {@code n} tasks that each sleep {@code millis} ms (one per line of a ConfigMap in the file). */
+    static String sleepBatch(String name, int n, int millis, String extraSpec) {
+        String lines = ("    " + millis + "\n").repeat(n);
+        return """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: %s-input
+                data:
+                  tasks.txt: |
+                %s---
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: %s
+                spec:
+                  tasks:
+                    configMap: {name: %s-input, key: tasks.txt}
+                  run:
+                    builtin: sleep
+                %s""".formatted(name, lines, name, name, extraSpec);
+    }
+
+    static void assertEveryIdExactlyOnce(List<JsonNode> results, long total) {
+        List<Long> ids = results.stream().map(r -> r.get("id").asLong()).sorted().toList();
+        assertThat(ids).as("every task id exactly once").containsExactlyElementsOf(LongStream.range(0, total).boxed().toList());
+    }
+
+    @Test
+    void tenThousandTasksSurviveAWorkerKilledAgainAndAgainWhileItHoldsTasks(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("kill", sleepBatch("kill", 10_000, 2, ""));
+            Path out = dir.resolve("kill.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            jar.worker("steady", manifest, 2);
+            Process victim = jar.worker("victim-0", manifest, 2);
+            String queue = BatchQueues.of(null, "kill", null).tasks();
+            int kills = 0;
+            int killsHoldingTasks = 0;
+            while (master.isAlive() && kills < 6) {
+                long before = lines(out);
+                await(Duration.ofSeconds(60), "the batch moves on", () -> lines(out) > before + 700 || !master.isAlive());
+                if (!master.isAlive()) break;
+                if (unacked(rabbit, queue) > 0) killsHoldingTasks++;
+                victim.destroyForcibly().waitFor(); // SIGKILL: no goodbye, its unacked tasks go back to the queue
+                kills++;
+                victim = jar.worker("victim-" + kills, manifest, 2);
+            }
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            assertThat(kills).as("the victim was killed several times during the batch").isGreaterThanOrEqualTo(3);
+            assertThat(killsHoldingTasks).as("kills that hit a worker holding unacknowledged tasks").isPositive();
+            List<JsonNode> results = results(out);
+            assertEveryIdExactlyOnce(results, 10_000);
+            assertThat(results).allMatch(r -> r.get("status").asText().equals("succeeded"));
+        }
+    }
+
+    private static long unacked(RabbitNode rabbit, String queue) {
+        for (String line : rabbit.rabbitmqctl("list_queues", "-q", "name", "messages_unacknowledged").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 2 && f[0].equals(queue)) return Long.parseLong(f[1]);
+        }
+        return 0;
+    }
+
+    @Test
+    void aBrokerRestartInTheMiddleOfABatchLosesNothingAndCountsNothingTwice(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("restart", sleepBatch("restart", 3_000, 2, ""));
+            Path out = dir.resolve("restart.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            jar.worker("w1", manifest, 2);
+            jar.worker("w2", manifest, 2);
+            await(Duration.ofSeconds(60), "a fifth of the batch is done", () -> lines(out) >= 600);
+            rabbit.restart();
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            assertEveryIdExactlyOnce(results(out), 3_000);
+        }
+    }
+
+    @Test
+    void aMasterKilledAndStartedAgainResumesWithExactCounts(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("resume", sleepBatch("resume", 4_000, 2, ""));
+            Path state = dir.resolve("state");
+            Path out = state.resolve("results.jsonl");
+            Process first = jar.master("master-1", manifest, "--state-dir", state.toString());
+            jar.worker("w1", manifest, 2);
+            jar.worker("w2", manifest, 2);
+            await(Duration.ofSeconds(60), "a third of the batch is done", () -> lines(out) >= 1_300);
+            first.destroyForcibly().waitFor();
+            long before = lines(out);
+            Process second = jar.master("master-2", manifest, "--state-dir", state.toString());
+            assertThat(exitOf(second, BATCH_TIMEOUT)).as(jar.log("master-2")).isZero();
+            assertThat(jar.log("master-2")).contains("resuming");
+            List<JsonNode> results = results(out);
+            assertThat(results.size()).isGreaterThan((int) before);
+            assertEveryIdExactlyOnce(results, 4_000);
+        }
+    }
+
+    @Test
+    void aPoisonTaskThatKillsItsWorkerIsDeadAfterTheDeliveryLimitAndTheRestSucceed(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            String items = "\"halt\"" + ", \"0\"".repeat(60);
+            Path manifest = jar.manifest("poison", """
+                    apiVersion: taskbatch.io/v1alpha1
+                    kind: TaskBatch
+                    metadata:
+                      name: poison
+                    spec:
+                      tasks:
+                        items: [%s]
+                      run:
+                        builtin: fail
+                      retry: {maxAttempts: 3, backoff: 10ms}
+                      failurePolicy: {maxFailedTasks: 1}
+                    """.formatted(items));
+            Path out = dir.resolve("poison.jsonl");
+            // run keeps two worker processes alive, starting another each time the poison kills one
+            Process run = jar.start("run", "run", manifest.toString(), "--worker-processes", "2", "--workers", "1",
+                    "--output", out.toString(), "--progress", "none");
+            assertThat(exitOf(run, BATCH_TIMEOUT)).as(jar.log("run")).isZero();
+            List<JsonNode> results = results(out);
+            assertEveryIdExactlyOnce(results, 61);
+            JsonNode poison = results.stream().filter(r -> r.get("id").asLong() == 0).findFirst().orElseThrow();
+            assertThat(poison.get("status").asText()).isEqualTo("failed");
+            assertThat(poison.get("dead").asBoolean()).isTrue();
+            assertThat(poison.get("error").asText()).contains("delivery limit");
+            assertThat(results.stream().filter(r -> r.get("id").asLong() != 0))
+                    .allMatch(r -> r.get("status").asText().equals("succeeded"));
+            assertThat(jar.log("run")).contains("died with exit code 137");
+        }
+    }
+
+    @Test
+    void aResultDeliveredTwiceIsCountedOnce(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("twice", """
+                    apiVersion: taskbatch.io/v1alpha1
+                    kind: TaskBatch
+                    metadata:
+                      name: twice
+                    spec:
+                      tasks:
+                        items: ["a", "b", "c", "d", "e"]
+                      run:
+                        builtin: echo
+                    """);
+            Path out = dir.resolve("twice.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            BatchQueues queues = BatchQueues.of(null, "twice", null);
+            // this test is the worker: it answers every task twice
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(rabbit.amqpUri());
+            try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+                channel.confirmSelect();
+                int answered = 0;
+                long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (answered < 5 && System.nanoTime() < end) {
+                    GetResponse got = getIfQueueExists(connection, queues.tasks());
+                    if (got == null) {
+                        Thread.sleep(50);
+                        continue;
+                    }
+                    var task = MessageCodec.decodeTask(got.getBody());
+                    ResultMessage result = ResultMessage.succeeded(task, task.input().toUpperCase(), 1, "test");
+                    for (int copy = 0; copy < 2; copy++) {
+                        channel.basicPublish("", queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result));
+                    }
+                    channel.waitForConfirmsOrDie(10_000);
+                    answered++;
+                }
+            }
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            List<JsonNode> results = results(out);
+            assertEveryIdExactlyOnce(results, 5);
+            assertThat(results).extracting(r -> r.get("output").asText()).containsExactlyInAnyOrder("A", "B", "C", "D", "E");
+        }
+    }
+
+    /** Takes one message (auto-acked) from {@code queue}, or null if it is empty or not declared yet. */
+    private static GetResponse getIfQueueExists(Connection connection, String queue) throws Exception {
+        Channel ch = connection.createChannel();
+        try {
+            return ch.basicGet(queue, true);
+        } catch (java.io.IOException e) {
+            return null; // 404 until the master declared it
+        } finally {
+            if (ch.isOpen()) ch.close();
+        }
+    }
+
+    @Test
+    void malformedTaskMessagesAreDeadLetteredAndTheBatchCompletes(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("malformed", sleepBatch("malformed", 300, 1, ""));
+            Path out = dir.resolve("malformed.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            BatchQueues queues = BatchQueues.of(null, "malformed", null);
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(rabbit.amqpUri());
+            List<String> garbage = List.of("not json at all", "[1, 2, 3]", "{}", "{\"id\": \"seven\", \"attempt\": 1, \"input\": \"x\"}",
+                    "{\"id\": 3, \"attempt\": 0, \"input\": \"1\"}", "{\"id\": 4, \"attempt\": 1}");
+            try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+                await(Duration.ofSeconds(60), "the master declared the task queue", () -> exists(connection, queues.tasks()));
+                channel.confirmSelect();
+                for (String body : garbage) {
+                    channel.basicPublish("", queues.tasks(), new AMQP.BasicProperties.Builder().deliveryMode(2).build(),
+                            body.getBytes(StandardCharsets.UTF_8));
+                }
+                channel.waitForConfirmsOrDie(10_000);
+            }
+            Process worker = jar.worker("worker", manifest, 2);
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            assertThat(exitOf(worker, Duration.ofSeconds(30))).as("the worker kept running, then saw the batch done")
+                    .isZero();
+            assertEveryIdExactlyOnce(results(out), 300);
+            assertThat(jar.log("worker")).contains("dead-lettering a malformed task message: not JSON")
+                    .contains("field \"id\" must be an integer").contains("field \"attempt\" is out of range")
+                    .contains("field \"input\" must be a string");
+            assertThat(jar.log("master")).contains(garbage.size() + " malformed messages were dead-lettered");
+        }
+    }
+
+    private static boolean exists(Connection connection, String queue) {
+        try {
+            Channel ch = connection.createChannel();
+            try {
+                ch.queueDeclarePassive(queue);
+                return true;
+            } finally {
+                if (ch.isOpen()) ch.close();
+            }
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+
+}
