@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure the engine on this machine and print the figures against their goals:",
-                "in-memory throughput, CPU-bound speedup, command per-task cost, processPool against command."})
+                "in-memory throughput, CPU-bound speedup, command per-task cost, processPool against command.",
+                "With --broker: the broker's bound, end-to-end throughput and a mixed batch's makespan."})
 public class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--tasks", defaultValue = "1000000", description = "Trivial tasks for the throughput run (default ${DEFAULT-VALUE}).")
@@ -53,6 +54,9 @@ public class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--slots", description = "Slots for the parallel runs (default: one per core).")
     Integer slots;
+
+    @picocli.CommandLine.Mixin
+    BrokerOptions broker = new BrokerOptions();
 
     @Inject
     TaskHandlers handlers;
@@ -71,6 +75,10 @@ public class BenchCommand implements Callable<Integer> {
                 System.getProperty("os.name"), System.getProperty("os.version"));
         Path work = Files.createTempDirectory("taskbatch-bench");
         try {
+            if (broker.given()) {
+                new BrokerBench(broker.resolve(), handlers, out, work, parallel).run((int) Math.min(tasks, 1_000_000));
+                return 0;
+            }
             throughput(work, parallel);
             cpuSpeedup(work, parallel);
             commandCost(work);

@@ -78,7 +78,7 @@ public class WorkerCommand implements Callable<Integer> {
         String workerName = name != null ? name : hostName() + "/" + ProcessHandle.current().pid();
         AmqpWorkerTransport transport;
         try {
-            transport = new AmqpWorkerTransport(address, batch.queues(), workerName, fixedPrefetch);
+            transport = new AmqpWorkerTransport(address, batch.queues(), workerName, fixedPrefetch, batch.plan().taskTimeout());
         } catch (IOException | TimeoutException e) {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;

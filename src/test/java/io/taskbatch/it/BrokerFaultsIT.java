@@ -101,6 +101,22 @@ class BrokerFaultsIT {
         }
     }
 
+    @Test
+    void aWorkerStoppedWithSigtermFinishesOrReturnsWhatItHeldAndNothingIsLost(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("term", sleepBatch("term", 3_000, 3, ""));
+            Path out = dir.resolve("term.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            Process stopping = jar.worker("stopping", manifest, 2);
+            jar.worker("staying", manifest, 2);
+            await(Duration.ofSeconds(60), "a fifth of the batch is done", () -> lines(out) >= 600);
+            stopping.destroy(); // SIGTERM, as Kubernetes sends it
+            assertThat(stopping.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("stopped within its grace").isTrue();
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            assertEveryIdExactlyOnce(results(out), 3_000);
+        }
+    }
+
     private static long unacked(RabbitNode rabbit, String queue) {
         for (String line : rabbit.rabbitmqctl("list_queues", "-q", "name", "messages_unacknowledged").split("\n")) {
             String[] f = line.trim().split("\\s+");

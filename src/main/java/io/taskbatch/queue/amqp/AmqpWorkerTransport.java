@@ -38,18 +38,25 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private final Connection connection;
     private final String workerName;
     private final int fixedPrefetch;
+    private final long maxHoldNanos;
     // acks run here, not on the connection's thread that delivers confirms (it must never block)
     private final ExecutorService acker;
     private final Thread watcher;
     private volatile boolean finished;
     private volatile boolean tasksQueueSeen;
 
-    /** @param fixedPrefetch tasks a slot may hold; 0 adapts to the workload */
-    public AmqpWorkerTransport(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch)
-            throws IOException, TimeoutException {
+    /**
+     * @param fixedPrefetch tasks a slot may hold; 0 adapts to the workload
+     * @param maxHold       a task waiting this long in a slot's buffer goes back to the queue unrun, so
+     *                      no delivery is held much longer than a task may run (the broker's consumer
+     *                      timeout must exceed this plus the task timeout)
+     */
+    public AmqpWorkerTransport(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch,
+                               Duration maxHold) throws IOException, TimeoutException {
         this.queues = queues;
         this.workerName = workerName;
         this.fixedPrefetch = fixedPrefetch;
+        this.maxHoldNanos = maxHold.toNanos();
         this.connection = broker.connectionFactory().newConnection("taskbatch-worker " + workerName);
         this.acker = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("taskbatch-acks").unstarted(r));
         this.watcher = Thread.ofPlatform().daemon().name("taskbatch-finish-watch").start(this::watchForFinish);
@@ -132,7 +139,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     }
 
     /** A message as the consumer got it, decoded or with the reason it could not be. */
-    private record Incoming(long tag, TaskMessage task, byte[] body, String malformed, int deliveryCount) {
+    private record Incoming(long tag, TaskMessage task, byte[] body, String malformed, int deliveryCount, long receivedNanos) {
     }
 
     /** Published, awaiting its confirm before {@code tag} may be acknowledged. */
@@ -186,9 +193,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     Object count = props.getHeaders() == null ? null : props.getHeaders().get("x-delivery-count");
                     int deliveries = count instanceof Number n ? n.intValue() + 1 : 1;
                     try {
-                        buffer.add(new Incoming(envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null, deliveries));
+                        buffer.add(new Incoming(envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null, deliveries,
+                                System.nanoTime()));
                     } catch (MessageCodec.MalformedMessageException e) {
-                        buffer.add(new Incoming(envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries));
+                        buffer.add(new Incoming(envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries, System.nanoTime()));
                     }
                 }
             });
@@ -232,8 +240,14 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             while (true) {
                 Incoming in = buffer.poll(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (in == null) return null;
-                if (in.task() != null) return new AmqpDelivery(this, in, System.nanoTime());
-                deadLetterMalformed(in);
+                if (in.task() == null) {
+                    deadLetterMalformed(in);
+                } else if (System.nanoTime() - in.receivedNanos() > maxHoldNanos) {
+                    LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
+                    release(in.tag());
+                } else {
+                    return new AmqpDelivery(this, in, System.nanoTime());
+                }
             }
         }
 
