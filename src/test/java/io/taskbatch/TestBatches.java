@@ -24,7 +24,7 @@ public final class TestBatches {
     }
 
     /** Collects results; safe to read after the master returned. */
-    public static final class CollectingSink implements ResultSink {
+    public static class CollectingSink implements ResultSink {
         private final List<ResultMessage> results = Collections.synchronizedList(new ArrayList<>());
         private int flushes;
 

@@ -84,10 +84,12 @@ public final class Master {
             outcome = collect(source, transport, sink);
         } finally {
             publisher.interrupt();
-            transport.finish();
             ticker.shutdownNow();
             publisher.join(TimeUnit.SECONDS.toMillis(10));
         }
+        // only a decided batch is over for the workers: a master that died of an error (or was
+        // stopped) leaves the queues as they are, for a restarted master to resume
+        transport.finish();
         settings.listener().onProgress(outcome.progress());
         settings.listener().onFinish(outcome);
         return outcome;

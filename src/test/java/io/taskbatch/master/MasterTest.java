@@ -107,4 +107,19 @@ class MasterTest {
         assertThat(outcome.succeeded()).isFalse();
         assertThat(outcome.reason()).contains("ConfigMap gone").contains("disk on fire");
     }
+
+    @Test
+    void aMasterThatCannotStoreResultsLeavesTheBatchToBeResumed() throws Exception {
+        CollectingSink full = new CollectingSink() {
+            @Override
+            public void write(ResultMessage result) {
+                throw new java.io.UncheckedIOException(new java.io.IOException("No space left on device"));
+            }
+        };
+        EchoTwiceTransport transport = new EchoTwiceTransport(full);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> master(0).run(new ItemsSource(List.of("a")), transport, full)).hasMessageContaining("No space left");
+        assertThat(transport.finished).as("the workers are not told the batch is over").isFalse();
+        assertThat(transport.events).as("nothing was acknowledged").isEmpty();
+    }
 }
