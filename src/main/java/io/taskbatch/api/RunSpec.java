@@ -1,14 +1,22 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Default;
 import java.util.List;
 
 /** Exactly one executor for the batch's tasks. */
+@ValidationRule(value = "[has(self.builtin), has(self.command), has(self.processPool)].filter(x, x).size() == 1",
+        message = "set exactly one of builtin, command, processPool")
 public class RunSpec {
     @JsonPropertyDescription("Name of an in-JVM handler: square, sleep, sha256, echo, fail.")
     private String builtin;
 
     @JsonPropertyDescription("Program and arguments run once per task (no shell): input on stdin and in TASK_INPUT, output is stdout, exit 0 is success.")
+    @Size(min = 1)
     private List<String> command;
 
     @JsonPropertyDescription("Long-lived child processes fed one JSON line per task (see docs/process-pool-protocol.md).")
@@ -23,8 +31,12 @@ public class RunSpec {
 
     public static class ProcessPoolSpec {
         @JsonPropertyDescription("Program and arguments of each long-lived child (no shell).")
+        @Required
+        @Size(min = 1)
         private List<String> command;
         @JsonPropertyDescription("A child is replaced after this many tasks (guards against leaks).")
+        @Default("1000")
+        @Min(1)
         private int maxTasksPerProcess = 1000;
 
         public List<String> getCommand() { return command; }

@@ -1,5 +1,6 @@
 package io.taskbatch.api;
 
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(TaskBatch.GROUP)
 @Version(TaskBatch.VERSION)
 @ShortNames("tb")
+@AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class TaskBatch extends CustomResource<TaskBatchSpec, TaskBatchStatus> implements Namespaced {
     public static final String GROUP = "taskbatch.io";
     public static final String VERSION = "v1alpha1";

@@ -1,13 +1,19 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Default;
 
 /** What to run: a task source, an executor and the policies around them. */
 public class TaskBatchSpec {
     @JsonPropertyDescription("Where the tasks come from: exactly one of items, range, configMap, files.")
+    @Required
     private TaskSourceSpec tasks;
 
     @JsonPropertyDescription("How each task is run: exactly one of builtin, command, processPool.")
+    @Required
     private RunSpec run;
 
     @JsonPropertyDescription("Worker pods: how many, how big, how many task slots each.")
@@ -17,6 +23,8 @@ public class TaskBatchSpec {
     private RetrySpec retry = new RetrySpec();
 
     @JsonPropertyDescription("Longest time one attempt of a task may run (e.g. 30s, 10m); it is killed after that.")
+    @Default("10m")
+    @Pattern("^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$")
     private String taskTimeout = "10m";
 
     @JsonPropertyDescription("When the whole batch counts as failed.")
@@ -29,6 +37,7 @@ public class TaskBatchSpec {
     private boolean suspend;
 
     @JsonPropertyDescription("Seconds to keep the finished batch's Jobs before they are deleted.")
+    @Min(0)
     private Long ttlSecondsAfterFinished = 86400L;
 
     @JsonPropertyDescription("The RabbitMQ broker to use; default: the operator's configured broker.")

@@ -1,6 +1,7 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.crd.generator.annotation.PrinterColumn;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,20 +9,25 @@ import java.util.List;
 /** What the batch is doing, as kubectl shows it. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TaskBatchStatus {
+    @PrinterColumn(name = "PHASE", priority = 0)
     private String phase;
     private List<Condition> conditions = new ArrayList<>();
     private Long total;
     private Long published;
     private Long succeeded;
+    @PrinterColumn(name = "FAILED")
     private Long failed;
     private Long retried;
     private Long dead;
+    @PrinterColumn(name = "DONE")
     private String done;
     private Integer desiredWorkers;
     private Integer readyWorkers;
+    @PrinterColumn(name = "WORKERS")
     private String workers;
     private String startTime;
     private String completionTime;
+    @PrinterColumn(name = "RATE")
     private String rate;
     private String results;
     private List<FailedTask> failedTasks;

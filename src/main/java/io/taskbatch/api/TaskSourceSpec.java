@@ -1,11 +1,18 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Default;
 import java.util.List;
 
 /** Exactly one source of tasks; the master streams it and never holds it whole. */
+@ValidationRule(value = "[has(self.items), has(self.range), has(self.configMap), has(self.files)].filter(x, x).size() == 1",
+        message = "set exactly one of items, range, configMap, files")
 public class TaskSourceSpec {
     @JsonPropertyDescription("Inline task inputs, for small batches.")
+    @Size(min = 1)
     private List<String> items;
 
     @JsonPropertyDescription("The integers from..to (inclusive) by step.")
@@ -26,12 +33,16 @@ public class TaskSourceSpec {
     public FilesSource getFiles() { return files; }
     public void setFiles(FilesSource files) { this.files = files; }
 
+    @ValidationRule(value = "self.step != 0", message = "step must not be 0 (a negative step counts down)")
     public static class RangeSpec {
         @JsonPropertyDescription("First number (inclusive).")
+        @Required
         private Long from;
         @JsonPropertyDescription("Last number (inclusive).")
+        @Required
         private Long to;
         @JsonPropertyDescription("Distance between numbers; negative counts down; never 0.")
+        @Default("1")
         private long step = 1;
 
         public Long getFrom() { return from; }
@@ -44,8 +55,10 @@ public class TaskSourceSpec {
 
     public static class ConfigMapSource {
         @JsonPropertyDescription("Name of the ConfigMap.")
+        @Required
         private String name;
         @JsonPropertyDescription("Key whose value holds one task per line.")
+        @Required
         private String key;
 
         public String getName() { return name; }
@@ -56,8 +69,10 @@ public class TaskSourceSpec {
 
     public static class FilesSource {
         @JsonPropertyDescription("PersistentVolumeClaim holding the files (mounted by master and workers).")
+        @Required
         private String claimName;
         @JsonPropertyDescription("Glob relative to the volume's root, e.g. logs/*.gz or **/*.jpg.")
+        @Required
         private String glob;
 
         public String getClaimName() { return claimName; }

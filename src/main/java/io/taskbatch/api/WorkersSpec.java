@@ -1,6 +1,8 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import java.util.Map;
 
@@ -9,14 +11,18 @@ public class WorkersSpec {
     @JsonPropertyDescription("Number of worker pods, or auto to size them to the cluster's allocatable cores.")
     private IntOrString replicas = new IntOrString("auto");
     @JsonPropertyDescription("Upper bound when replicas is auto.")
+    @Default("64")
+    @Min(1)
     private int maxReplicas = 64;
     @JsonPropertyDescription("CPU per worker pod; also its number of task slots unless concurrency is set.")
     private String cpu = "1";
     @JsonPropertyDescription("Memory per worker pod.")
     private String memory = "512Mi";
     @JsonPropertyDescription("Task slots per worker; 0 means one per core (CPU-bound work). IO-bound work may set more.")
+    @Min(0)
     private int concurrency;
     @JsonPropertyDescription("How many tasks a worker may hold beyond its running ones; 0 = adapt to the workload.")
+    @Min(0)
     private int prefetch;
     @JsonPropertyDescription("Container image of the workers; default: the operator's own image.")
     private String image;
