@@ -1,6 +1,7 @@
 package io.taskbatch.cli;
 
 import io.taskbatch.queue.amqp.BrokerAddress;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -24,5 +25,15 @@ public class BrokerOptions {
 
     BrokerAddress resolve() {
         return BrokerAddress.resolve(uri, uriFile, caFile, System.getenv());
+    }
+
+    /** The broker, or null after telling {@code err} what to set. */
+    BrokerAddress resolveOrReport(PrintWriter err) {
+        try {
+            return resolve();
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return null;
+        }
     }
 }

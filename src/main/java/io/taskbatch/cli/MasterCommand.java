@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
@@ -61,15 +60,10 @@ public class MasterCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
-        BrokerAddress address;
-        ProgressPrinter.Mode mode;
-        try {
-            address = broker.resolve();
-            mode = ProgressPrinter.Mode.valueOf(progress.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID;
-        }
+        BrokerAddress address = broker.resolveOrReport(err);
+        if (address == null) return ExitCodes.INVALID;
+        ProgressPrinter.Mode mode = ProgressPrinter.Mode.parse(progress, err);
+        if (mode == null) return ExitCodes.INVALID;
         Path results = output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, results, stateDir, keepQueues,

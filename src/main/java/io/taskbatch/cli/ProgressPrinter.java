@@ -16,7 +16,19 @@ import java.util.Locale;
  * otherwise (logs, CI), and a one-line summary at the end.
  */
 final class ProgressPrinter implements ProgressListener {
-    enum Mode { AUTO, BAR, PLAIN, NONE }
+    enum Mode {
+        AUTO, BAR, PLAIN, NONE;
+
+        /** The mode named by a --progress value, or null after telling {@code err} the choices. */
+        static Mode parse(String value, PrintWriter err) {
+            try {
+                return valueOf(value.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                err.println("--progress: \"" + value + "\" is not one of auto, bar, plain, none");
+                return null;
+            }
+        }
+    }
 
     private static final int BAR_WIDTH = 24;
     private static final Duration RATE_WINDOW = Duration.ofSeconds(5);

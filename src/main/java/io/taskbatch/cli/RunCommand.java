@@ -73,13 +73,8 @@ public class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        ProgressPrinter.Mode mode;
-        try {
-            mode = ProgressPrinter.Mode.valueOf(progress.toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            err.println("--progress: \"" + progress + "\" is not one of auto, bar, plain, none");
-            return ExitCodes.INVALID;
-        }
+        ProgressPrinter.Mode mode = ProgressPrinter.Mode.parse(progress, err);
+        if (mode == null) return ExitCodes.INVALID;
         if (workers != null && workers < 1) {
             err.println("--workers: must be at least 1, was " + workers);
             return ExitCodes.INVALID;
@@ -113,13 +108,8 @@ public class RunCommand implements Callable<Integer> {
 
     /** The master here, the workers as child processes, RabbitMQ between them. */
     private int runOnBroker(BatchFile batch, ProgressPrinter.Mode mode, Duration interval, PrintWriter err) throws Exception {
-        BrokerAddress address;
-        try {
-            address = broker.resolve();
-        } catch (IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID;
-        }
+        BrokerAddress address = broker.resolveOrReport(err);
+        if (address == null) return ExitCodes.INVALID;
         WorkerProcesses[] processes = new WorkerProcesses[1];
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, output, null, false,

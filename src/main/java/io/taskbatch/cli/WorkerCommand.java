@@ -66,13 +66,8 @@ public class WorkerCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
-        BrokerAddress address;
-        try {
-            address = broker.resolve();
-        } catch (IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID;
-        }
+        BrokerAddress address = broker.resolveOrReport(err);
+        if (address == null) return ExitCodes.INVALID;
         int slotCount = batch.slots(slots);
         int fixedPrefetch = prefetch != null ? prefetch : batch.plan().spec().getWorkers().getPrefetch();
         String workerName = name != null ? name : hostName() + "/" + ProcessHandle.current().pid();

@@ -27,7 +27,6 @@ final class WorkerProcesses implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final List<Process> children = new ArrayList<>();
     private boolean stopping;
-    private long restarts;
 
     WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker) throws IOException {
         this.broker = broker;
@@ -86,31 +85,12 @@ final class WorkerProcesses implements AutoCloseable {
         try {
             children.remove(p);
             again = !stopping && p.exitValue() != 0;
-            if (again) restarts++;
         } finally {
             lock.unlock();
         }
         if (again) {
             LOG.warnf("worker process %d (pid %d) died with exit code %d; starting another", index, p.pid(), p.exitValue());
             spawn(index);
-        }
-    }
-
-    long restarts() {
-        lock.lock();
-        try {
-            return restarts;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    List<Long> pids() {
-        lock.lock();
-        try {
-            return children.stream().map(Process::pid).toList();
-        } finally {
-            lock.unlock();
         }
     }
 

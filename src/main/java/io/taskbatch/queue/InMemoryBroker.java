@@ -87,11 +87,6 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
         return new Inbox();
     }
 
-    /** Tasks waiting in the queue (not yet delivered). */
-    public int readyTasks() {
-        return tasks.ready();
-    }
-
     /** Tasks delivered and not yet settled. */
     public int unackedTasks() {
         return tasks.unacked();

@@ -154,18 +154,4 @@ final class InMemoryQueue<T> {
             lock.unlock();
         }
     }
-
-    boolean awaitEmpty(long timeout, TimeUnit unit) throws InterruptedException {
-        long nanos = unit.toNanos(timeout);
-        lock.lockInterruptibly();
-        try {
-            while (!ready.isEmpty() || unacked > 0) {
-                if (nanos <= 0) return false;
-                nanos = notFull.awaitNanos(nanos);
-            }
-            return true;
-        } finally {
-            lock.unlock();
-        }
-    }
 }

@@ -57,15 +57,6 @@ final class Slot {
         }
     }
 
-    boolean timedOut() {
-        lock.lock();
-        try {
-            return timedOut;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Interrupts the slot's task if it is still running {@code graceNanos} after its deadline. */
     void interruptIfOverdue(long nowNanos, long graceNanos) {
         lock.lock();

@@ -36,10 +36,6 @@ final class SlotWatchdog implements AutoCloseable {
         thread.start();
     }
 
-    static Duration resolution() {
-        return Duration.ofMillis(TICK_MILLIS).plusNanos(GRACE_NANOS);
-    }
-
     @Override
     public void close() {
         stopped = true;
