@@ -14,8 +14,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class InMemoryBroker implements MasterTransport, WorkerTransport, AutoCloseable {
 
-    private static final int RESULT_BATCH_ACK_UNIT = 1;
-
     private final InMemoryQueue<TaskMessage> tasks;
     private final InMemoryQueue<ResultMessage> results;
     private final ScheduledExecutorService retryTimer;
@@ -62,7 +60,7 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
 
                 @Override
                 public void ack() {
-                    results.ack(RESULT_BATCH_ACK_UNIT);
+                    results.ack(1);
                 }
             });
         }

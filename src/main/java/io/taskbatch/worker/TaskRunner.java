@@ -61,7 +61,7 @@ final class TaskRunner {
             if (timedOut) {
                 interrupted = false;
                 output = null;
-                error = "timed out after " + format(taskTimeout) + " (taskTimeout)";
+                error = "timed out after " + CommandExecutor.describe(taskTimeout) + " (taskTimeout)";
             }
         }
         if (interrupted) {
@@ -84,13 +84,5 @@ final class TaskRunner {
     private static String describe(Throwable e) {
         String message = e.getMessage();
         return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
-    }
-
-    static String format(Duration d) {
-        if (d.toMillis() % 1000 != 0 || d.isZero()) return d.toMillis() + "ms";
-        long s = d.toSeconds();
-        if (s % 3600 == 0) return (s / 3600) + "h";
-        if (s % 60 == 0) return (s / 60) + "m";
-        return s + "s";
     }
 }
