@@ -3,15 +3,35 @@ package io.taskbatch.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.crd.generator.annotation.PrinterColumn;
 import io.fabric8.kubernetes.api.model.Condition;
-import java.util.ArrayList;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.List;
+import java.util.Set;
 
-/** What the batch is doing, as kubectl shows it. */
+/**
+ * What the batch is doing, as kubectl shows it. Two writers share it and each patches only its own
+ * fields ({@link #OPERATOR_FIELDS}, {@link #MASTER_FIELDS}), so a stale write of one never rolls
+ * back the other's.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TaskBatchStatus {
+    /** Written by the operator: the lifecycle, from validation, Jobs and the master's outcome. */
+    public static final Set<String> OPERATOR_FIELDS = Set.of("phase", "conditions", "observedGeneration",
+            "desiredWorkers", "readyWorkers", "workers", "completionTime", "message");
+    /** Written by the master about once a second: the counts and what it knows of the tasks. */
+    public static final Set<String> MASTER_FIELDS = Set.of("total", "published", "succeeded", "failed", "retried",
+            "dead", "done", "rate", "startTime", "results", "failedTasks", "outcome", "outcomeReason");
+
+    @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
     @PrinterColumn(name = "PHASE", priority = 0)
     private String phase;
-    private List<Condition> conditions = new ArrayList<>();
+    @JsonPropertyDescription("Valid, Running, Complete, Failed and Suspended, in the Kubernetes convention.")
+    private List<Condition> conditions;
+    @JsonPropertyDescription("Why the batch is in its phase, in one line.")
+    private String message;
+    @JsonPropertyDescription("How the master decided the batch: Succeeded or Failed; empty while it runs.")
+    private String outcome;
+    @JsonPropertyDescription("Why the master decided the batch failed.")
+    private String outcomeReason;
     private Long total;
     private Long published;
     private Long succeeded;
@@ -33,6 +53,12 @@ public class TaskBatchStatus {
     private List<FailedTask> failedTasks;
     private Long observedGeneration;
 
+    public String getMessage() { return message; }
+    public void setMessage(String message) { this.message = message; }
+    public String getOutcome() { return outcome; }
+    public void setOutcome(String outcome) { this.outcome = outcome; }
+    public String getOutcomeReason() { return outcomeReason; }
+    public void setOutcomeReason(String outcomeReason) { this.outcomeReason = outcomeReason; }
     public String getPhase() { return phase; }
     public void setPhase(String phase) { this.phase = phase; }
     public List<Condition> getConditions() { return conditions; }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Toleration;
+import java.util.List;
 import java.util.Map;
 
 /** The worker pods of a batch. */
@@ -30,6 +32,8 @@ public class WorkersSpec {
     private Map<String, String> env;
     @JsonPropertyDescription("Node labels the worker pods must match.")
     private Map<String, String> nodeSelector;
+    @JsonPropertyDescription("Tolerations of the worker pods; auto sizing counts only nodes whose taints they tolerate.")
+    private List<Toleration> tolerations;
     @JsonPropertyDescription("Service account of the worker pods.")
     private String serviceAccountName;
 
@@ -51,6 +55,8 @@ public class WorkersSpec {
     public void setEnv(Map<String, String> env) { this.env = env; }
     public Map<String, String> getNodeSelector() { return nodeSelector; }
     public void setNodeSelector(Map<String, String> nodeSelector) { this.nodeSelector = nodeSelector; }
+    public List<Toleration> getTolerations() { return tolerations; }
+    public void setTolerations(List<Toleration> tolerations) { this.tolerations = tolerations; }
     public String getServiceAccountName() { return serviceAccountName; }
     public void setServiceAccountName(String serviceAccountName) { this.serviceAccountName = serviceAccountName; }
 }
