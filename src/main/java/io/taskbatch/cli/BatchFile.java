@@ -1,5 +1,6 @@
 package io.taskbatch.cli;
 
+import io.taskbatch.api.TaskBatch;
 import io.taskbatch.master.TaskSource;
 import io.taskbatch.master.TaskSources;
 import io.taskbatch.plan.BatchPlan;
@@ -18,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A manifest file, loaded and validated for one of the roles, with what the roles build from it. */
-record BatchFile(Manifest manifest, BatchPlan plan, LocalResources resources) {
+record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resources) {
 
     /** Loads {@code file}; on a problem prints every violation to {@code err} and returns null. */
     static BatchFile load(Path file, Map<String, Path> volumes, TaskHandlers handlers, PrintWriter err) {
@@ -30,6 +31,19 @@ record BatchFile(Manifest manifest, BatchPlan plan, LocalResources resources) {
             return new BatchFile(manifest, plan, resources);
         } catch (InvalidManifestException e) {
             err.println("invalid manifest " + file + ":");
+            e.violations().forEach(v -> err.println("  " + v));
+            err.flush();
+            return null;
+        }
+    }
+
+    /** A batch read from the cluster, with what its pod has mounted; null after printing violations. */
+    static BatchFile of(TaskBatch batch, TaskSources.Resources resources, TaskHandlers handlers, PrintWriter err) {
+        String ref = batch.getMetadata().getNamespace() + "/" + batch.getMetadata().getName();
+        try {
+            return new BatchFile(new Manifest(batch, Map.of(), Path.of(ref)), BatchPlan.of(batch, handlers.names()), resources);
+        } catch (InvalidManifestException e) {
+            err.println("invalid TaskBatch " + ref + ":");
             e.violations().forEach(v -> err.println("  " + v));
             err.flush();
             return null;

@@ -3,6 +3,11 @@ package io.taskbatch.cli;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.worker.TaskHandlers;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.taskbatch.master.ProgressListener;
+import io.taskbatch.operator.MasterStatusWriter;
+import io.taskbatch.operator.ResultsConfigMapWriter;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -10,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,11 +29,30 @@ import picocli.CommandLine.Spec;
                 "again resumes: it publishes nothing twice and counts nothing twice."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the batch succeeded", "1:the batch failed (failurePolicy exceeded)",
-                "2:invalid manifest or arguments; nothing was run", "3:the broker could not be reached"})
+                "2:invalid manifest or arguments; nothing was run", "3:the broker could not be reached"},
+        footer = {"%nWith --batch the outcome goes to the TaskBatch's status and the exit code is 0 once the",
+                "batch is decided, either way."})
 public class MasterCommand implements Callable<Integer> {
 
-    @Option(names = "--manifest", required = true, paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
-    Path manifestFile;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    BatchSource source;
+
+    static class BatchSource {
+        @Option(names = "--manifest", paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
+        Path manifestFile;
+
+        @Option(names = "--batch", paramLabel = "NAMESPACE/NAME",
+                description = "Run this TaskBatch of the cluster and report its progress in its status.")
+        String batchRef;
+    }
+
+    @Option(names = "--results-configmap", paramLabel = "NAME",
+            description = "With --batch: at the end, copy the results into this ConfigMap (capped).")
+    String resultsConfigMap;
+
+    @Option(names = "--results-max-bytes", paramLabel = "BYTES", defaultValue = "900000",
+            description = "Cap of --results-configmap (default ${DEFAULT-VALUE}).")
+    int resultsMaxBytes;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "Results file (JSON Lines). Default: stdout, or STATE_DIR/results.jsonl with --state-dir.")
@@ -52,26 +77,50 @@ public class MasterCommand implements Callable<Integer> {
     @Inject
     TaskHandlers handlers;
 
+    @Inject
+    Instance<KubernetesClient> kubernetes;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
+        boolean onCluster = source.batchRef != null;
+        BatchFile batch = onCluster ? ClusterBatch.fromApi(kubernetes.get(), source.batchRef, handlers, err)
+                : BatchFile.load(source.manifestFile, volumes, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
+        if (resultsConfigMap != null && (!onCluster || stateDir == null)) {
+            err.println("--results-configmap needs --batch and --state-dir");
+            return ExitCodes.INVALID;
+        }
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;
         ProgressPrinter.Mode mode = ProgressPrinter.Mode.parse(progress, err);
         if (mode == null) return ExitCodes.INVALID;
         Path results = output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
+        ProgressListener listener = new ProgressPrinter(batch.plan().name(), err, mode);
+        if (onCluster) listener = listener.andThen(statusWriter(batch, results));
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, results, stateDir, keepQueues,
-                    new ProgressPrinter(batch.plan().name(), err, mode), Duration.ofSeconds(1), () -> { });
-            return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+                    listener, Duration.ofSeconds(1), () -> { });
+            // on a cluster the status tells the outcome; a nonzero exit would only restart the master
+            return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (IOException | TimeoutException e) {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;
         }
+    }
+
+    private MasterStatusWriter statusWriter(BatchFile batch, Path results) {
+        KubernetesClient client = kubernetes.get();
+        String namespace = batch.plan().namespace();
+        String name = batch.plan().name();
+        String where = resultsConfigMap != null ? "ConfigMap " + resultsConfigMap + " when the batch is over"
+                : results != null ? "file " + results : "the master's log";
+        MasterStatusWriter.ResultsPublisher publisher = resultsConfigMap != null
+                ? new ResultsConfigMapWriter(client, namespace, resultsConfigMap, results, resultsMaxBytes)
+                : progress -> results != null ? "file " + results : "the master's log";
+        return new MasterStatusWriter(client, namespace, name, where, publisher);
     }
 }

@@ -5,6 +5,9 @@ import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskHandlers;
 import io.taskbatch.worker.Worker;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.taskbatch.operator.ClusterResources;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -14,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,8 +35,8 @@ import picocli.CommandLine.Spec;
 public class WorkerCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(WorkerCommand.class);
 
-    @Option(names = "--manifest", required = true, paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
-    Path manifestFile;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    MasterCommand.BatchSource source;
 
     @Option(names = "--slots", paramLabel = "N",
             description = "Tasks run at once (default: spec.workers.concurrency, else one per core).")
@@ -58,13 +62,18 @@ public class WorkerCommand implements Callable<Integer> {
     @Inject
     TaskHandlers handlers;
 
+    @Inject
+    Instance<KubernetesClient> kubernetes;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
+        BatchFile batch = source.batchRef == null ? BatchFile.load(source.manifestFile, volumes, handlers, err)
+                : System.getenv(ClusterResources.ENV_MANIFEST) != null ? ClusterBatch.fromEnv(source.batchRef, handlers, err)
+                : ClusterBatch.fromApi(kubernetes.get(), source.batchRef, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;

@@ -1,0 +1,67 @@
+package io.taskbatch.cli;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.taskbatch.api.TaskBatch;
+import io.taskbatch.operator.ClusterResources;
+import io.taskbatch.plan.InvalidManifestException;
+import io.taskbatch.plan.ManifestLoader;
+import io.taskbatch.worker.TaskHandlers;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/** The {@code --batch NAMESPACE/NAME} of the cluster roles: a TaskBatch from the API, or as the operator handed it over. */
+final class ClusterBatch {
+    private static final String ENV_MANIFEST = ClusterResources.ENV_MANIFEST;
+
+    private ClusterBatch() {
+    }
+
+    /** @return the namespace and name, or null after telling {@code err} what is wrong */
+    static String[] parseRef(String ref, PrintWriter err) {
+        String[] parts = ref.split("/", -1);
+        if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
+            err.println("--batch must be NAMESPACE/NAME, was \"" + ref + "\"");
+            return null;
+        }
+        return parts;
+    }
+
+    static BatchFile fromApi(KubernetesClient client, String ref, TaskHandlers handlers, PrintWriter err) {
+        String[] nn = parseRef(ref, err);
+        if (nn == null) return null;
+        TaskBatch batch;
+        try {
+            batch = client.resources(TaskBatch.class).inNamespace(nn[0]).withName(nn[1]).get();
+        } catch (KubernetesClientException e) {
+            err.println("cannot read TaskBatch " + ref + " from " + client.getMasterUrl() + ": " + e.getMessage());
+            return null;
+        }
+        if (batch == null) {
+            err.println("TaskBatch " + ref + " does not exist");
+            return null;
+        }
+        return BatchFile.of(batch, new ClusterResources(client, nn[0], ClusterResources.filesRootFromEnv()), handlers, err);
+    }
+
+    /** From {@code $TASKBATCH_MANIFEST}; null when it is not set. */
+    static BatchFile fromEnv(String ref, TaskHandlers handlers, PrintWriter err) {
+        String json = System.getenv(ENV_MANIFEST);
+        if (json == null || json.isBlank()) return null;
+        String[] nn = parseRef(ref, err);
+        if (nn == null) return null;
+        try {
+            TaskBatch batch = ManifestLoader.parse(json, Path.of("$" + ENV_MANIFEST)).batch();
+            if (!nn[0].equals(batch.getMetadata().getNamespace()) || !nn[1].equals(batch.getMetadata().getName())) {
+                err.println("$" + ENV_MANIFEST + " holds TaskBatch " + batch.getMetadata().getNamespace() + "/"
+                        + batch.getMetadata().getName() + ", not " + ref);
+                return null;
+            }
+            return BatchFile.of(batch, new ClusterResources(null, nn[0], ClusterResources.filesRootFromEnv()), handlers, err);
+        } catch (InvalidManifestException e) {
+            err.println("invalid $" + ENV_MANIFEST + ":");
+            e.violations().forEach(v -> err.println("  " + v));
+            return null;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.taskbatch.operator;
+
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResourceConfigBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.taskbatch.api.TaskBatch;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The master's identity: a ServiceAccount, and a Role that lets it read its own TaskBatch, patch
+ * that batch's status, read the ConfigMap its tasks come from and write its results ConfigMap.
+ * Nothing else, and nothing of any other batch.
+ */
+public final class MasterIdentityDependents {
+    private MasterIdentityDependents() {
+    }
+
+    private static <R extends HasMetadata> void watchManaged(CRUDKubernetesDependentResource<R, TaskBatch> dependent, Class<R> type) {
+        dependent.configureWith(new KubernetesDependentResourceConfigBuilder<R>()
+                .withKubernetesDependentInformerConfig(InformerConfiguration.builder(type)
+                        .withLabelSelector(BatchLabels.MANAGED_SELECTOR).build())
+                .build());
+    }
+
+    /** The rules of a batch's master Role. */
+    static List<PolicyRule> rules(TaskBatch batch) {
+        String name = batch.getMetadata().getName();
+        List<PolicyRule> rules = new ArrayList<>();
+        rules.add(new PolicyRuleBuilder().withApiGroups(TaskBatch.GROUP).withResources("taskbatches")
+                .withResourceNames(name).withVerbs("get").build());
+        rules.add(new PolicyRuleBuilder().withApiGroups(TaskBatch.GROUP).withResources("taskbatches/status")
+                .withResourceNames(name).withVerbs("get", "patch").build());
+        List<String> readable = new ArrayList<>();
+        if (batch.getSpec().getTasks().getConfigMap() != null) readable.add(batch.getSpec().getTasks().getConfigMap().getName());
+        if (!readable.isEmpty()) {
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("configmaps")
+                    .withResourceNames(readable).withVerbs("get").build());
+        }
+        if (batch.getSpec().getResults().getClaimName() == null) {
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("configmaps")
+                    .withResourceNames(BatchLabels.resultsConfigMap(batch)).withVerbs("get", "update", "patch").build());
+        }
+        return rules;
+    }
+
+    public static class Account extends CRUDKubernetesDependentResource<ServiceAccount, TaskBatch> {
+        public Account() {
+            super(ServiceAccount.class);
+            watchManaged(this, ServiceAccount.class);
+        }
+
+        @Override
+        protected ServiceAccount desired(TaskBatch batch, Context<TaskBatch> context) {
+            return new ServiceAccountBuilder().withNewMetadata().withName(BatchLabels.masterIdentity(batch))
+                    .withNamespace(batch.getMetadata().getNamespace()).withLabels(BatchLabels.of(batch, BatchLabels.MASTER))
+                    .endMetadata().build();
+        }
+    }
+
+    public static class MasterRole extends CRUDKubernetesDependentResource<Role, TaskBatch> {
+        public MasterRole() {
+            super(Role.class);
+            watchManaged(this, Role.class);
+        }
+
+        @Override
+        protected Role desired(TaskBatch batch, Context<TaskBatch> context) {
+            return new RoleBuilder().withNewMetadata().withName(BatchLabels.masterIdentity(batch))
+                    .withNamespace(batch.getMetadata().getNamespace()).withLabels(BatchLabels.of(batch, BatchLabels.MASTER))
+                    .endMetadata().withRules(rules(batch)).build();
+        }
+    }
+
+    public static class Binding extends CRUDKubernetesDependentResource<RoleBinding, TaskBatch> {
+        public Binding() {
+            super(RoleBinding.class);
+            watchManaged(this, RoleBinding.class);
+        }
+
+        @Override
+        protected RoleBinding desired(TaskBatch batch, Context<TaskBatch> context) {
+            String name = BatchLabels.masterIdentity(batch);
+            return new RoleBindingBuilder().withNewMetadata().withName(name)
+                    .withNamespace(batch.getMetadata().getNamespace()).withLabels(BatchLabels.of(batch, BatchLabels.MASTER))
+                    .endMetadata()
+                    .withNewRoleRef("rbac.authorization.k8s.io", "Role", name)
+                    .addNewSubject().withKind("ServiceAccount").withName(name)
+                    .withNamespace(batch.getMetadata().getNamespace()).endSubject()
+                    .build();
+        }
+    }
+}

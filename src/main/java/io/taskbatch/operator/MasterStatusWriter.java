@@ -1,0 +1,117 @@
+package io.taskbatch.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.master.BatchOutcome;
+import io.taskbatch.master.Progress;
+import io.taskbatch.master.ProgressListener;
+import io.taskbatch.queue.ResultMessage;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import org.jboss.logging.Logger;
+
+/**
+ * The master's side of the status: counts, rate and the first failures about once a second, and at
+ * the end the outcome. It patches only the master's fields, so it never fights the operator.
+ */
+public final class MasterStatusWriter implements ProgressListener {
+    private static final Logger LOG = Logger.getLogger(MasterStatusWriter.class);
+    static final int MAX_FAILED_TASKS = 10;
+    private static final int MAX_ERROR = 300;
+
+    /** Stores the results somewhere before the outcome is told; returns where, for the status. */
+    @FunctionalInterface
+    public interface ResultsPublisher {
+        String publish(Progress progress);
+    }
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final String name;
+    private final String startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    private final ResultsPublisher results;
+    private final String resultsWhile;
+    private long lastDone = -1;
+    private long lastNanos;
+
+    /** @param resultsWhile where results are while the batch runs (the final place comes from {@code results}) */
+    public MasterStatusWriter(KubernetesClient client, String namespace, String name, String resultsWhile,
+                              ResultsPublisher results) {
+        this.client = client;
+        this.namespace = namespace;
+        this.name = name;
+        this.resultsWhile = resultsWhile;
+        this.results = results;
+    }
+
+    @Override
+    public void onProgress(Progress progress) {
+        try {
+            write(fields(progress, resultsWhile));
+        } catch (KubernetesClientException e) {
+            // progress is reported again in a second; the batch must not stop over a status write
+            LOG.warnf("cannot report progress of %s/%s: %s", namespace, name, e.getMessage());
+        }
+    }
+
+    @Override
+    public void onFinish(BatchOutcome outcome) {
+        String where = results.publish(outcome.progress());
+        TaskBatchStatus s = fields(outcome.progress(), where);
+        s.setRate(String.format(Locale.ROOT, "%.0f/s", outcome.progress().averageRate()));
+        s.setOutcome(outcome.succeeded() ? "Succeeded" : "Failed");
+        s.setOutcomeReason(outcome.reason());
+        // the outcome must reach the API: failing here fails the master, whose restart resumes and tells it again
+        write(s);
+    }
+
+    private TaskBatchStatus fields(Progress p, String where) {
+        TaskBatchStatus s = new TaskBatchStatus();
+        if (p.publishingDone() || p.total() >= 0) s.setTotal(p.total() >= 0 ? p.total() : null);
+        s.setPublished(p.published());
+        s.setSucceeded(p.succeeded());
+        s.setFailed(p.failed());
+        s.setRetried(p.retried());
+        s.setDead(p.dead());
+        s.setDone(p.done() + "/" + (p.total() >= 0 ? Long.toString(p.total()) : "?"));
+        s.setStartTime(startTime);
+        s.setResults(where);
+        s.setRate(rate(p));
+        List<ResultMessage> failures = p.firstFailures();
+        if (failures != null && !failures.isEmpty()) {
+            s.setFailedTasks(failures.stream().limit(MAX_FAILED_TASKS).map(MasterStatusWriter::failedTask).toList());
+        }
+        return s;
+    }
+
+    /** Tasks per second since the last report, so the column shows the batch's pace now. */
+    private String rate(Progress p) {
+        long now = System.nanoTime();
+        double rate = lastDone < 0 ? p.averageRate() : (p.done() - lastDone) / Math.max(1e-9, (now - lastNanos) / 1e9);
+        lastDone = p.done();
+        lastNanos = now;
+        return String.format(Locale.ROOT, "%.0f/s", rate);
+    }
+
+    private static TaskBatchStatus.FailedTask failedTask(ResultMessage r) {
+        TaskBatchStatus.FailedTask t = new TaskBatchStatus.FailedTask();
+        t.setId(r.id());
+        t.setInput(r.input());
+        String error = r.error() == null ? "" : r.error();
+        t.setError(error.length() > MAX_ERROR ? error.substring(0, MAX_ERROR) + "…" : error);
+        t.setAttempts(r.attempts());
+        return t;
+    }
+
+    private void write(TaskBatchStatus s) {
+        try {
+            StatusPatches.apply(client, namespace, name, StatusPatches.patch(s, TaskBatchStatus.MASTER_FIELDS));
+        } catch (UncheckedIOException e) {
+            throw new KubernetesClientException("status patch failed", e);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.taskbatch.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.taskbatch.master.Progress;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+
+/**
+ * Copies the master's results file into the batch's results ConfigMap, whole lines only, up to a cap
+ * (a ConfigMap holds at most 1 MiB); the status says how many results were kept.
+ */
+public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsPublisher {
+    private final KubernetesClient client;
+    private final String namespace;
+    private final String name;
+    private final Path resultsFile;
+    private final int maxBytes;
+
+    public ResultsConfigMapWriter(KubernetesClient client, String namespace, String name, Path resultsFile, int maxBytes) {
+        this.client = client;
+        this.namespace = namespace;
+        this.name = name;
+        this.resultsFile = resultsFile;
+        this.maxBytes = maxBytes;
+    }
+
+    @Override
+    public String publish(Progress progress) {
+        StringBuilder kept = new StringBuilder();
+        long keptLines = 0;
+        long allLines = 0;
+        long bytes = 0;
+        try (BufferedReader in = Files.newBufferedReader(resultsFile, StandardCharsets.UTF_8)) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.isEmpty()) continue;
+                allLines++;
+                long size = line.getBytes(StandardCharsets.UTF_8).length + 1;
+                if (bytes + size <= maxBytes && keptLines == allLines - 1) {
+                    kept.append(line).append('\n');
+                    bytes += size;
+                    keptLines++;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the results file " + resultsFile, e);
+        }
+        String text = kept.toString();
+        client.configMaps().inNamespace(namespace).withName(name).edit(cm -> {
+            var data = cm.getData() == null ? new HashMap<String, String>() : new HashMap<>(cm.getData());
+            data.put(ResultsConfigMapDependent.KEY, text);
+            cm.setData(data);
+            return cm;
+        });
+        String where = "ConfigMap " + name + " key " + ResultsConfigMapDependent.KEY;
+        return keptLines == allLines ? where + " (all " + allLines + " results)"
+                : where + " (first " + keptLines + " of " + allLines + " results: the ConfigMap cap of " + maxBytes
+                + " bytes was reached; set spec.results.claimName to keep them all)";
+    }
+}

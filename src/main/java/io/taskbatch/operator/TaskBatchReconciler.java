@@ -1,0 +1,220 @@
+package io.taskbatch.operator;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Workflow;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowBuilder;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.taskbatch.api.TaskBatch;
+import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.operator.BatchEvents.Reason;
+import io.taskbatch.plan.InvalidManifestException;
+import io.taskbatch.plan.SpecValidator;
+import io.taskbatch.plan.Violation;
+import io.taskbatch.worker.TaskHandlers;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * Reconciles a TaskBatch: observe (validate, read the Jobs and the master's counts), reconcile (the
+ * master's identity, the results ConfigMap, the master Job, the worker Job sized to the cluster),
+ * then patch the operator's part of the status and record lifecycle events.
+ */
+@ControllerConfiguration(name = TaskBatchReconciler.NAME, generationAwareEventProcessing = false)
+public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskBatch> {
+    public static final String NAME = "taskbatch";
+    private static final Logger LOG = Logger.getLogger(TaskBatchReconciler.class);
+    private static final String NODES = "nodes";
+
+    private final OperatorConfig config;
+    private final TaskHandlers handlers;
+    private final KubernetesClient client;
+    private final BatchEvents events;
+    private final QueueJanitor janitor;
+    private final MasterJobDependent masterJob;
+    private final WorkerJobDependent workerJob;
+    private final Workflow<TaskBatch> workflow;
+    private final Map<String, String> toldPhase = new ConcurrentHashMap<>();
+
+    @Inject
+    public TaskBatchReconciler(OperatorConfig config, TaskHandlers handlers, KubernetesClient client) {
+        this.config = config;
+        this.handlers = handlers;
+        this.client = client;
+        this.events = new BatchEvents(client);
+        this.janitor = new QueueJanitor(client, config);
+        this.masterJob = new MasterJobDependent(config);
+        this.workerJob = new WorkerJobDependent(config);
+        var account = new MasterIdentityDependents.Account();
+        var role = new MasterIdentityDependents.MasterRole();
+        var binding = new MasterIdentityDependents.Binding();
+        var results = new ResultsConfigMapDependent();
+        this.workflow = new WorkflowBuilder<TaskBatch>()
+                .addDependentResource(account)
+                .addDependentResource(role)
+                .addDependentResourceAndConfigure(binding).dependsOn(account, role)
+                .addDependentResourceAndConfigure(results).withReconcilePrecondition(ResultsConfigMapDependent.WANTED)
+                .addDependentResourceAndConfigure(masterJob).dependsOn(binding)
+                .addDependentResource(workerJob)
+                .build();
+    }
+
+    @Override
+    public List<EventSource<?, TaskBatch>> prepareEventSources(EventSourceContext<TaskBatch> context) {
+        List<EventSource<?, TaskBatch>> sources = new ArrayList<>(EventSourceUtils.eventSourcesFromWorkflow(context, workflow));
+        // capacity changes re-size every batch; heartbeats that change nothing we size by are ignored
+        var nodes = InformerEventSourceConfiguration.from(Node.class, TaskBatch.class)
+                .withName(NODES)
+                .withSecondaryToPrimaryMapper(node -> context.getPrimaryCache().list()
+                        .map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .withOnUpdateFilter((newNode, oldNode) -> !WorkerSizer.sameCapacity(newNode, oldNode))
+                .build();
+        sources.add(new InformerEventSource<>(nodes, context));
+        return sources;
+    }
+
+    @Override
+    public UpdateControl<TaskBatch> reconcile(TaskBatch batch, Context<TaskBatch> context) {
+        String invalid = validate(batch);
+        TaskBatchStatus before = batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus();
+        boolean finishedBefore = BatchStatusAggregator.finished(before.getPhase()) || before.getOutcome() != null;
+        WorkerSizer.Decision sizing = null;
+        Job master = null;
+        Job workers = null;
+        if (invalid == null) {
+            if (!finishedBefore) {
+                sizing = WorkerSizer.size(batch.getSpec().getWorkers(), nodes(context), tasksLeft(before),
+                        WorkerJobDependent.slots(batch.getSpec().getWorkers()));
+                context.managedWorkflowAndDependentResourceContext().put(WorkerJobDependent.SIZING, sizing);
+            }
+            Integer running = workerJob.getSecondaryResource(batch, context).map(j -> j.getSpec().getParallelism()).orElse(null);
+            workflow.reconcile(batch, context);
+            if (sizing != null && running != null && running != sizing.replicas() && !batch.getSpec().isSuspend()) {
+                events.record(batch, Reason.Resized, "workers " + running + " -> " + sizing.replicas() + ": " + sizing.reason());
+            }
+            master = masterJob.getSecondaryResource(batch, context).orElse(null);
+            workers = workerJob.getSecondaryResource(batch, context).orElse(null);
+        }
+        TaskBatchStatus after = BatchStatusAggregator.aggregate(
+                new BatchStatusAggregator.Observed(batch, invalid, master, workers, Instant.now()));
+        recordTransitions(batch, before, after, invalid, sizing);
+        var patch = StatusPatches.patch(after, TaskBatchStatus.OPERATOR_FIELDS);
+        if (!StatusPatches.changesNothing(batch.getStatus(), patch)) {
+            StatusPatches.apply(client, batch.getMetadata().getNamespace(), batch.getMetadata().getName(), patch);
+        }
+        if (invalid != null) return UpdateControl.noUpdate();
+        if (BatchStatusAggregator.finished(after.getPhase())) return expireWhenDue(batch, after);
+        return UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
+    }
+
+    /** Null when valid, else every violation in one message that names the fields. */
+    private String validate(TaskBatch batch) {
+        try {
+            SpecValidator.validate(batch, handlers.names());
+            return null;
+        } catch (InvalidManifestException e) {
+            return e.violations().stream().map(Violation::toString).collect(Collectors.joining("; "));
+        }
+    }
+
+    private List<Node> nodes(Context<TaskBatch> context) {
+        @SuppressWarnings("unchecked")
+        var source = (InformerEventSource<Node, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Node.class, NODES);
+        return source.list().toList();
+    }
+
+    private static OptionalLong tasksLeft(TaskBatchStatus status) {
+        if (status.getTotal() == null || status.getTotal() < 0) return OptionalLong.empty();
+        long done = (status.getSucceeded() == null ? 0 : status.getSucceeded()) + (status.getFailed() == null ? 0 : status.getFailed());
+        return OptionalLong.of(Math.max(0, status.getTotal() - done));
+    }
+
+    private void recordTransitions(TaskBatch batch, TaskBatchStatus before, TaskBatchStatus after, String invalid,
+                                   WorkerSizer.Decision sizing) {
+        // the cache may not show our last status write yet: remember what we told, per batch
+        String was = toldPhase.getOrDefault(batch.getMetadata().getUid(), before.getPhase());
+        String now = after.getPhase();
+        toldPhase.put(batch.getMetadata().getUid(), now);
+        if (invalid != null) {
+            if (!Objects.equals(invalid, before.getMessage())) events.record(batch, Reason.InvalidSpec, invalid);
+            return;
+        }
+        if (Objects.equals(was, now)) return;
+        LOG.infof("%s/%s: %s -> %s (%s)", batch.getMetadata().getNamespace(), batch.getMetadata().getName(), was, now,
+                after.getMessage());
+        switch (now) {
+            case BatchStatusAggregator.RUNNING -> events.record(batch,
+                    BatchStatusAggregator.SUSPENDED.equals(was) ? Reason.Resumed : Reason.Started,
+                    sizing == null ? after.getMessage() : "workers: " + sizing.reason());
+            case BatchStatusAggregator.SUSPENDED -> events.record(batch, Reason.Suspended, after.getMessage());
+            case BatchStatusAggregator.SUCCEEDED -> events.record(batch, Reason.Completed, after.getMessage());
+            case BatchStatusAggregator.FAILED -> events.record(batch, Reason.Failed, after.getMessage());
+            default -> { }
+        }
+    }
+
+    /** Deletes a finished batch once {@code ttlSecondsAfterFinished} has passed since it finished. */
+    private UpdateControl<TaskBatch> expireWhenDue(TaskBatch batch, TaskBatchStatus status) {
+        Long ttl = batch.getSpec().getTtlSecondsAfterFinished();
+        if (ttl == null || status.getCompletionTime() == null) return UpdateControl.noUpdate();
+        Duration left = Duration.between(Instant.now(), Instant.parse(status.getCompletionTime()).plusSeconds(ttl));
+        if (!left.isNegative() && !left.isZero()) return UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(left.plusSeconds(1));
+        events.record(batch, Reason.Expired, "finished more than " + ttl + " s ago (ttlSecondsAfterFinished); deleting");
+        client.resource(batch).delete();
+        return UpdateControl.noUpdate();
+    }
+
+    @Override
+    public DeleteControl cleanup(TaskBatch batch, Context<TaskBatch> context) {
+        toldPhase.remove(batch.getMetadata().getUid());
+        if (validate(batch) != null && batch.getStatus() != null && batch.getStatus().getTotal() == null) {
+            return DeleteControl.defaultDelete(); // never started: no queues
+        }
+        try {
+            int deleted = janitor.deleteQueues(batch);
+            LOG.infof("%s/%s deleted: its %d queues are gone", batch.getMetadata().getNamespace(), batch.getMetadata().getName(), deleted);
+            return DeleteControl.defaultDelete();
+        } catch (QueueJanitor.NoBroker e) {
+            events.record(batch, Reason.QueueCleanupFailed, "cannot delete the batch's queues: " + e.getMessage());
+            return DeleteControl.defaultDelete();
+        } catch (Exception e) {
+            Instant deleted = Instant.parse(batch.getMetadata().getDeletionTimestamp());
+            if (Instant.now().isAfter(deleted.plus(config.queueCleanupTimeout()))) {
+                events.record(batch, Reason.QueueCleanupFailed, "gave up deleting the batch's queues after "
+                        + config.queueCleanupTimeout() + ": " + e);
+                return DeleteControl.defaultDelete();
+            }
+            LOG.warnf("%s/%s: cannot delete its queues yet (%s); trying again", batch.getMetadata().getNamespace(),
+                    batch.getMetadata().getName(), e.toString());
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
+        }
+    }
+
+    @Override
+    public ErrorStatusUpdateControl<TaskBatch> updateErrorStatus(TaskBatch batch, Context<TaskBatch> context, Exception e) {
+        LOG.warnf(e, "%s/%s: reconciliation failed", batch.getMetadata().getNamespace(), batch.getMetadata().getName());
+        return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+}

@@ -1,0 +1,89 @@
+package io.taskbatch.operator;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.taskbatch.api.TaskBatch;
+import io.taskbatch.api.WorkersSpec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The workers: a work-queue Job ({@code parallelism} pods, no {@code completions}), so it completes
+ * once the workers exit 0, which they do when the master declares the batch over. Workers get no
+ * API token: the batch reaches them as an environment variable.
+ */
+public class WorkerJobDependent extends BatchJobDependent {
+    /** Key of the sizing decision the reconciler leaves in the context for this reconciliation. */
+    static final String SIZING = "workerSizing";
+    /** Worker containers restarted this often in all (crashes, OOM kills) before the batch gives up. */
+    static final int BACKOFF_LIMIT = 100;
+    static final int GRACE_SECONDS = 30;
+
+    public WorkerJobDependent(OperatorConfig config) {
+        super(config, BatchLabels.WORKER);
+    }
+
+    @Override
+    String name(TaskBatch batch) {
+        return BatchLabels.workerJob(batch);
+    }
+
+    /** Task slots of one worker pod: {@code concurrency}, else one per requested core. */
+    static int slots(WorkersSpec workers) {
+        if (workers.getConcurrency() > 0) return workers.getConcurrency();
+        double cores = Quantity.getAmountInBytes(new Quantity(workers.getCpu())).doubleValue();
+        return Math.max(1, (int) Math.floor(cores));
+    }
+
+    @Override
+    Job build(TaskBatch batch, Context<TaskBatch> context) {
+        WorkersSpec workers = batch.getSpec().getWorkers();
+        List<Volume> volumes = new ArrayList<>();
+        List<VolumeMount> mounts = new ArrayList<>();
+        List<EnvVar> env = new ArrayList<>(List.of(BatchPods.brokerUri(batch, config),
+                BatchPods.env(BatchPods.ENV_MANIFEST, BatchPods.manifestJson(batch))));
+        BatchPods.commonVolumes(batch.getSpec(), volumes, mounts, env);
+        env.addAll(BatchPods.userEnv(workers.getEnv()));
+        List<String> args = List.of("worker", "--batch", BatchPods.batchRef(batch),
+                "--slots", Integer.toString(slots(workers)), "--grace", Integer.toString(GRACE_SECONDS - 5));
+        String image = workers.getImage() != null ? workers.getImage() : config.image();
+        String account = workers.getServiceAccountName() != null ? workers.getServiceAccountName()
+                : config.workerServiceAccount().orElse(null);
+        return new JobBuilder()
+                .withNewMetadata().withName(name(batch)).withNamespace(batch.getMetadata().getNamespace())
+                .withLabels(BatchLabels.of(batch, BatchLabels.WORKER)).endMetadata()
+                .withNewSpec().withBackoffLimit(BACKOFF_LIMIT)
+                .withNewTemplate()
+                .withNewMetadata().withLabels(BatchLabels.of(batch, BatchLabels.WORKER)).endMetadata()
+                .withNewSpec()
+                .withRestartPolicy("OnFailure")
+                .withServiceAccountName(account)
+                .withAutomountServiceAccountToken(false)
+                .withTerminationGracePeriodSeconds((long) GRACE_SECONDS)
+                .withNodeSelector(workers.getNodeSelector())
+                .withTolerations(workers.getTolerations())
+                .withSecurityContext(BatchPods.podSecurity())
+                .withContainers(BatchPods.container("worker", image, config, args, env, mounts,
+                        workers.getCpu(), workers.getMemory()))
+                .withVolumes(volumes)
+                .endSpec().endTemplate().endSpec().build();
+    }
+
+    @Override
+    void applyMutable(Job job, TaskBatch batch, Context<TaskBatch> context) {
+        WorkerSizer.Decision sizing = context.managedWorkflowAndDependentResourceContext()
+                .get(SIZING, WorkerSizer.Decision.class).orElse(null);
+        if (sizing != null) {
+            job.getSpec().setParallelism(sizing.replicas());
+        } else {
+            // not sized in this reconciliation: keep what runs
+            getSecondaryResource(batch, context).ifPresent(a -> job.getSpec().setParallelism(a.getSpec().getParallelism()));
+        }
+        job.getSpec().setSuspend(batch.getSpec().isSuspend());
+    }
+}
