@@ -7,6 +7,6 @@ import picocli.CommandLine.Command;
 @TopCommand
 @Command(name = "taskbatch", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Kubernetes-native batch processing: a TaskBatch runs as a master and workers over a queue.",
-        subcommands = {RunCommand.class, OperatorCommand.class, MasterCommand.class, WorkerCommand.class, BenchCommand.class})
+        subcommands = {RunCommand.class, OperatorCommand.class, MasterCommand.class, WorkerCommand.class, PingCommand.class, BenchCommand.class})
 public class TaskbatchCommand {
 }
