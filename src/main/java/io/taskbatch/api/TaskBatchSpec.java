@@ -36,7 +36,7 @@ public class TaskBatchSpec {
     @JsonPropertyDescription("True pauses the batch: workers stop taking tasks until it is false again.")
     private boolean suspend;
 
-    @JsonPropertyDescription("Seconds to keep the finished batch's Jobs before they are deleted.")
+    @JsonPropertyDescription("Seconds after the batch finished until the TaskBatch (and with it its Jobs and results ConfigMap) is deleted.")
     @Min(0)
     private Long ttlSecondsAfterFinished = 86400L;
 

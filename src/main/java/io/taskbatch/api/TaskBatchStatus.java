@@ -32,25 +32,41 @@ public class TaskBatchStatus {
     private String outcome;
     @JsonPropertyDescription("Why the master decided the batch failed.")
     private String outcomeReason;
+    @JsonPropertyDescription("Number of tasks; unset while the master is still counting them.")
     private Long total;
+    @JsonPropertyDescription("Tasks the master has put on the task queue.")
     private Long published;
+    @JsonPropertyDescription("Tasks that succeeded.")
     private Long succeeded;
+    @JsonPropertyDescription("Tasks that failed for good (after their retries), dead ones included.")
     @PrinterColumn(name = "FAILED")
     private Long failed;
+    @JsonPropertyDescription("Retries made: attempts beyond the first, over all tasks.")
     private Long retried;
+    @JsonPropertyDescription("Tasks that never gave a result (their worker died each time, or the message was malformed).")
     private Long dead;
+    @JsonPropertyDescription("Done out of total, as kubectl shows it.")
     @PrinterColumn(name = "DONE")
     private String done;
+    @JsonPropertyDescription("Worker pods the worker Job asks for.")
     private Integer desiredWorkers;
+    @JsonPropertyDescription("Worker pods running and ready.")
     private Integer readyWorkers;
+    @JsonPropertyDescription("Ready out of desired worker pods, as kubectl shows it.")
     @PrinterColumn(name = "WORKERS")
     private String workers;
+    @JsonPropertyDescription("When the master started the batch.")
     private String startTime;
+    @JsonPropertyDescription("When the batch finished (succeeded or failed).")
     private String completionTime;
+    @JsonPropertyDescription("Tasks finished per second, lately.")
     @PrinterColumn(name = "RATE")
     private String rate;
+    @JsonPropertyDescription("Where the results are, and how many were kept.")
     private String results;
+    @JsonPropertyDescription("The first tasks that failed for good, with their errors.")
     private List<FailedTask> failedTasks;
+    @JsonPropertyDescription("The spec generation this status describes.")
     private Long observedGeneration;
 
     public String getMessage() { return message; }
