@@ -123,6 +123,14 @@ class OperatorFlowIT {
         return sb.toString();
     }
 
+    /** Waits until the master has reported at least {@code n} tasks succeeded: the batch is under way. */
+    void awaitSucceeded(String name, long n) {
+        await().atMost(BATCH).until(() -> {
+            TaskBatch b = get(name);
+            return b.getStatus() != null && b.getStatus().getSucceeded() != null && b.getStatus().getSucceeded() >= n;
+        });
+    }
+
     static boolean condition(TaskBatch b, String type) {
         if (b == null || b.getStatus() == null || b.getStatus().getConditions() == null) return false;
         for (Condition c : b.getStatus().getConditions()) if (type.equals(c.getType())) return "True".equals(c.getStatus());
@@ -205,10 +213,7 @@ class OperatorFlowIT {
                     claimName: out
                     path: sleepy/results.jsonl
                 """.formatted(items));
-        await().atMost(BATCH).until(() -> {
-            TaskBatch b = get("sleepy");
-            return b.getStatus() != null && b.getStatus().getSucceeded() != null && b.getStatus().getSucceeded() >= 200;
-        });
+        awaitSucceeded("sleepy", 200);
         PodProcess victim = kubelet.pods("sleepy-workers").get(0);
         long before = get("sleepy").getStatus().getSucceeded();
         kubelet.kill(victim);
@@ -283,10 +288,7 @@ class OperatorFlowIT {
                     builtin: sleep
                   workers: {replicas: 2, cpu: "1", concurrency: 4}
                 """.formatted(items));
-        await().atMost(BATCH).until(() -> {
-            TaskBatch b = get("resume");
-            return b.getStatus() != null && b.getStatus().getSucceeded() != null && b.getStatus().getSucceeded() >= 200;
-        });
+        awaitSucceeded("resume", 200);
         PodProcess master = kubelet.pods("resume-master").get(0);
         kubelet.kill(master);
         assertThat(get("resume").getStatus().getSucceeded()).as("killed mid-batch").isLessThan(1500);
