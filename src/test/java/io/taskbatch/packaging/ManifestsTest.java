@@ -1,0 +1,409 @@
+package io.taskbatch.packaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every manifest under k8s/ is a Kubernetes object the API server would take, every pod in them
+ * may run under the restricted Pod Security Standard without a credential written into it, and the
+ * operator's Deployment and RBAC keep the packaging contract (the Helm chart keeps the same one).
+ */
+class ManifestsTest {
+    static final Path K8S = Path.of("k8s");
+    static final String IMAGE = "ghcr.io/taskbatch/taskbatch:0.1.0";
+    static final String SYSTEM = "taskbatch-system";
+    static final String OPERATOR = "taskbatch-operator";
+    /** Files under k8s/ that are not manifests: docs, scripts, and what the examples' derived image is built from. */
+    static final Pattern NOT_MANIFESTS = Pattern.compile("README\\.md|Dockerfile|.+\\.py|.+\\.sh");
+    /** apiVersions of tool configurations kept beside the manifests: read by the tool, never applied to a cluster. */
+    static final Set<String> TOOL_CONFIGS = Set.of("kind.x-k8s.io/v1alpha4"); // kind's cluster (k8s/kind/cluster.yaml)
+    static final Pattern MANIFESTS = Pattern.compile(".+\\.ya?ml");
+
+    /**
+     * What the operator may do, and why. The ClusterRole must grant exactly this: a new permission
+     * fails here until a line says why it is needed.
+     */
+    static final String OPERATOR_RULES = """
+            # API group               | resources                 | verbs                                     | why
+            taskbatch.io              | taskbatches               | get list watch patch update               | watch batches; add and remove the queue finalizer
+            taskbatch.io              | taskbatches/status        | get patch update                          | the operator's part of the status
+            taskbatch.io              | taskbatches/finalizers    | update                                    | owner references that block the batch's deletion
+            batch                     | jobs                      | get list watch create update patch delete | each batch's master and worker Jobs
+            ""                        | serviceaccounts           | get list watch create update patch delete | the master's ServiceAccount
+            ""                        | configmaps                | get list watch create update patch delete | the results ConfigMap, and granting the master get/update/patch on ConfigMaps
+            rbac.authorization.k8s.io | roles rolebindings        | get list watch create update patch delete | the master's Role and RoleBinding
+            ""                        | secrets                   | get                                       | a deleted batch's broker URI, to delete its queues
+            ""                        | events                    | create patch                              | lifecycle events (Started, Resized, Completed, ...)
+            ""                        | nodes                     | get list watch                            | workers.replicas: auto sizes to the nodes' CPU
+            apiextensions.k8s.io      | customresourcedefinitions | get list                                  | the CRD check at start
+            """;
+
+    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final KubernetesSerialization KUBE = new KubernetesSerialization();
+
+    /** One YAML document of one file, as the Kubernetes model reads it; object is null for a tool configuration. */
+    record Doc(Path file, int index, String apiVersion, HasMetadata object) {
+        @Override
+        public String toString() {
+            return file + "#" + index + (object == null ? " " + apiVersion
+                    : " " + object.getKind() + "/" + (object.getMetadata() == null ? null : object.getMetadata().getName()));
+        }
+    }
+
+    static List<Path> files() throws IOException {
+        try (Stream<Path> walk = Files.walk(K8S)) {
+            return walk.filter(Files::isRegularFile).sorted().toList();
+        }
+    }
+
+    static List<Path> manifestFiles() throws IOException {
+        return files().stream().filter(f -> MANIFESTS.matcher(f.getFileName().toString()).matches()).toList();
+    }
+
+    static List<Doc> documents(Path file) throws IOException {
+        List<Doc> docs = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+            for (JsonNode node : it.readAll()) {
+                if (node == null || node.isNull() || node.isMissingNode()) continue; // an empty document: kubectl ignores it too
+                assertThat(node.isObject()).as(file + " document " + docs.size() + " is a mapping").isTrue();
+                String apiVersion = node.path("apiVersion").asText();
+                docs.add(new Doc(file, docs.size(), apiVersion, TOOL_CONFIGS.contains(apiVersion) ? null : KUBE.unmarshal(node.toString())));
+            }
+        }
+        return docs;
+    }
+
+    static List<Doc> all() throws IOException {
+        List<Doc> docs = new ArrayList<>();
+        for (Path file : manifestFiles()) documents(file).stream().filter(d -> d.object() != null).forEach(docs::add);
+        return docs;
+    }
+
+    static <T extends HasMetadata> T only(Class<T> type, String name) throws IOException {
+        List<T> found = all().stream().map(Doc::object).filter(type::isInstance).map(type::cast)
+                .filter(o -> o.getMetadata().getName().equals(name)).toList();
+        assertThat(found).as(type.getSimpleName() + " " + name + " under k8s/").hasSize(1);
+        return found.get(0);
+    }
+
+    /** The pod spec of anything that makes pods, else empty. */
+    static Optional<PodSpec> podSpec(HasMetadata object) {
+        return Optional.ofNullable(switch (object) {
+            case Deployment d -> d.getSpec().getTemplate().getSpec();
+            case StatefulSet s -> s.getSpec().getTemplate().getSpec();
+            case DaemonSet d -> d.getSpec().getTemplate().getSpec();
+            case ReplicaSet r -> r.getSpec().getTemplate().getSpec();
+            case Job j -> j.getSpec().getTemplate().getSpec();
+            case CronJob c -> c.getSpec().getJobTemplate().getSpec().getTemplate().getSpec();
+            case Pod p -> p.getSpec();
+            default -> null;
+        });
+    }
+
+    static Stream<Arguments> podTemplates() throws IOException {
+        return all().stream().flatMap(doc -> podSpec(doc.object()).map(spec -> Arguments.of(doc.toString(), spec)).stream());
+    }
+
+    @Test
+    void everyFileUnderK8sIsAManifestOrNamedAsNone() throws IOException {
+        assertThat(files()).as("files under k8s/")
+                .allSatisfy(f -> assertThat(f.getFileName().toString()).as(f.toString())
+                        .matches(name -> MANIFESTS.matcher(name).matches() || NOT_MANIFESTS.matcher(name).matches(),
+                                "*.yaml, *.yml, or a known non-manifest (" + NOT_MANIFESTS + ")"));
+        assertThat(manifestFiles()).as("manifests").hasSizeGreaterThan(10);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("manifestFiles")
+    void everyDocumentIsAKubernetesObject(Path file) throws IOException {
+        List<Doc> docs = documents(file);
+        assertThat(docs).as(file + " holds a document").isNotEmpty();
+        for (Doc doc : docs) {
+            HasMetadata o = doc.object();
+            if (o == null) continue; // a tool configuration (TOOL_CONFIGS), named there
+            assertThat(o.getApiVersion()).as(doc + " apiVersion").isNotBlank();
+            assertThat(o.getKind()).as(doc + " kind").isNotBlank();
+            assertThat(o.getMetadata()).as(doc + " metadata").isNotNull();
+            assertThat(o.getMetadata().getName()).as(doc + " metadata.name").isNotBlank();
+            if (o instanceof GenericKubernetesResource) {
+                // a kind the model does not know: ours, or a misspelled kind or apiVersion
+                assertThat(o.getApiVersion() + " " + o.getKind()).as(doc + ": a kind of the Kubernetes model")
+                        .isIn("taskbatch.io/v1alpha1 TaskBatch", "apiextensions.k8s.io/v1 CustomResourceDefinition");
+            } else {
+                List<String> unknown = new ArrayList<>();
+                unknownFields(o, "", unknown);
+                assertThat(unknown).as(doc + ": fields the API server does not know (kubectl apply rejects them)").isEmpty();
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("podTemplates")
+    void everyPodMayRunInARestrictedNamespace(String doc, PodSpec pod) {
+        assertThat(PodSecurity.restrictedViolations(pod)).as(doc).isEmpty();
+        assertThat(PodSecurity.plainCredentials(pod)).as(doc).isEmpty();
+    }
+
+    @Test
+    void thePodTemplatesAreFound() throws IOException {
+        assertThat(podTemplates().map(a -> (String) a.get()[0]))
+                .anyMatch(doc -> doc.endsWith("Deployment/" + OPERATOR)).anyMatch(doc -> doc.endsWith("StatefulSet/rabbitmq"));
+    }
+
+    @Test
+    void theChecksCatchWhatTheyAreFor() {
+        PodSpec bad = KUBE.convertValue(yaml("""
+                {hostNetwork: true, volumes: [{name: h, hostPath: {path: /}}],
+                 containers: [{name: c, securityContext: {privileged: true, capabilities: {add: [SYS_ADMIN]}},
+                   env: [{name: DB_PASSWORD, value: hunter2}, {name: URL, value: "amqp://u:p@h"}], args: ["--broker", "amqp://u:p@h"]}]}
+                """), PodSpec.class);
+        assertThat(String.join("\n", PodSecurity.restrictedViolations(bad))).contains("hostNetwork", "hostPath", "privileged",
+                "allowPrivilegeEscalation", "drop ALL", "SYS_ADMIN", "runAsNonRoot", "seccompProfile");
+        assertThat(PodSecurity.plainCredentials(bad)).hasSize(3);
+    }
+
+    @Test
+    void theOperatorClusterRoleGrantsExactlyTheTable() throws IOException {
+        List<String> expected = new ArrayList<>();
+        OPERATOR_RULES.lines().filter(l -> !l.isBlank() && !l.strip().startsWith("#")).forEach(line -> {
+            String[] cols = line.split("\\|");
+            assertThat(cols).as("group | resources | verbs | why: " + line).hasSize(4);
+            assertThat(cols[3]).as("why, in " + line).isNotBlank();
+            String group = cols[0].strip().replace("\"", "");
+            for (String resource : cols[1].strip().split("\\s+")) {
+                for (String verb : cols[2].strip().split("\\s+")) expected.add(grant(group, resource, verb));
+            }
+        });
+        ClusterRole role = only(ClusterRole.class, OPERATOR);
+        assertThat(grants(role.getRules())).as("what ClusterRole " + OPERATOR + " grants (a grant twice counts twice)")
+                .containsExactlyInAnyOrderElementsOf(expected);
+        assertThat(role.getRules()).as("no resourceNames or nonResourceURLs")
+                .allSatisfy(r -> assertThat(r.getResourceNames()).isNullOrEmpty())
+                .allSatisfy(r -> assertThat(r.getNonResourceURLs()).isNullOrEmpty());
+    }
+
+    /** Each (API group, resource, verb) a list of rules grants, once per rule that grants it. */
+    static List<String> grants(List<PolicyRule> rules) {
+        List<String> out = new ArrayList<>();
+        for (PolicyRule rule : rules) {
+            for (String group : rule.getApiGroups())
+                for (String resource : rule.getResources())
+                    for (String verb : rule.getVerbs()) out.add(grant(group, resource, verb));
+        }
+        return out;
+    }
+
+    static String grant(String group, String resource, String verb) {
+        return (group.isEmpty() ? "core" : group) + " " + resource + " " + verb;
+    }
+
+    @Test
+    void theClusterRoleIsBoundToTheOperatorsServiceAccount() throws IOException {
+        ServiceAccount account = only(ServiceAccount.class, OPERATOR);
+        assertThat(account.getMetadata().getNamespace()).isEqualTo(SYSTEM);
+        ClusterRoleBinding binding = only(ClusterRoleBinding.class, OPERATOR);
+        assertThat(binding.getRoleRef().getKind()).isEqualTo("ClusterRole");
+        assertThat(binding.getRoleRef().getName()).isEqualTo(OPERATOR);
+        assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName()).isEqualTo(OPERATOR);
+            assertThat(s.getNamespace()).isEqualTo(SYSTEM);
+        });
+    }
+
+    @Test
+    void theOperatorDeploymentKeepsTheContract() throws IOException {
+        Deployment deployment = only(Deployment.class, OPERATOR);
+        Map<String, String> labels = Map.of("app.kubernetes.io/name", "taskbatch", "app.kubernetes.io/component", "operator");
+        assertThat(deployment.getMetadata().getNamespace()).isEqualTo(SYSTEM);
+        assertThat(deployment.getMetadata().getLabels()).containsAllEntriesOf(labels);
+        assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
+        assertThat(deployment.getSpec().getSelector().getMatchLabels()).isEqualTo(labels);
+        assertThat(deployment.getSpec().getTemplate().getMetadata().getLabels()).containsAllEntriesOf(labels);
+        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        assertThat(pod.getServiceAccountName()).isEqualTo(OPERATOR);
+        assertThat(pod.getAutomountServiceAccountToken()).as("the operator needs its API token").isTrue();
+        assertThat(pod.getSecurityContext()).satisfies(sc -> {
+            assertThat(sc.getRunAsNonRoot()).isTrue();
+            assertThat(List.of(sc.getRunAsUser(), sc.getRunAsGroup(), sc.getFsGroup())).containsOnly(10001L);
+            assertThat(sc.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        });
+        assertThat(pod.getContainers()).hasSize(1);
+        Container c = pod.getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo(IMAGE);
+        assertThat(c.getArgs()).containsExactly("operator");
+        assertThat(c.getEnv()).extracting(EnvVar::getName, EnvVar::getValue).contains(
+                tuple("TASKBATCH_HTTP_PORT", "8080"),
+                tuple("TASKBATCH_OPERATOR_IMAGE", IMAGE),
+                tuple("TASKBATCH_OPERATOR_BROKER_SECRET", "taskbatch-broker"));
+        assertThat(c.getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("http");
+            assertThat(p.getContainerPort()).isEqualTo(8080);
+        });
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/q/health/live");
+        assertThat(c.getLivenessProbe().getHttpGet().getPort()).isEqualTo(new IntOrString("http"));
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
+        assertThat(c.getReadinessProbe().getHttpGet().getPort()).isEqualTo(new IntOrString("http"));
+        assertThat(c.getResources().getRequests()).isEqualTo(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("256Mi")));
+        assertThat(c.getResources().getLimits()).isEqualTo(Map.of("memory", new Quantity("512Mi")));
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/tmp");
+            assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals(m.getName()))
+                    .singleElement().satisfies(v -> assertThat(v.getEmptyDir()).isNotNull());
+        });
+    }
+
+    @Test
+    void namespacedObjectsSayWhereTheyGoAndTheSystemNamespaceIsRestricted() throws IOException {
+        assertThat(only(Namespace.class, SYSTEM).getMetadata().getLabels())
+                .containsEntry("pod-security.kubernetes.io/enforce", "restricted");
+        // without a namespace, kubectl apply would put them wherever the current context points
+        assertThat(all()).filteredOn(d -> !d.file().startsWith(K8S.resolve("examples")))
+                .filteredOn(d -> d.object() instanceof Namespaced)
+                .allSatisfy(d -> assertThat(d.object().getMetadata().getNamespace()).as(d.toString()).isNotBlank());
+    }
+
+    @Test
+    void everySecretKeyRefNamesASecretKeyDefinedHere() throws IOException {
+        List<Doc> docs = all();
+        for (Doc doc : docs) {
+            for (Container c : podSpec(doc.object()).map(PodSpec::getContainers).orElse(List.of())) {
+                for (EnvVar env : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
+                    if (env.getValueFrom() == null || env.getValueFrom().getSecretKeyRef() == null) continue;
+                    var ref = env.getValueFrom().getSecretKeyRef();
+                    Secret secret = secret(docs, doc.object().getMetadata().getNamespace(), ref.getName());
+                    assertThat(secretData(secret)).as(doc + " env " + env.getName()).containsKey(ref.getKey());
+                }
+            }
+        }
+    }
+
+    @Test
+    void theBrokerSecretReachesTheDevBrokerWithItsUser() throws IOException {
+        List<Doc> docs = all();
+        Map<String, String> user = secretData(secret(docs, SYSTEM, "rabbitmq-default-user"));
+        URI uri = URI.create(secretData(secret(docs, "default", "taskbatch-broker")).get("uri"));
+        Service service = only(Service.class, "rabbitmq");
+        assertThat(uri.getScheme()).isEqualTo("amqp");
+        assertThat(uri.getUserInfo()).isEqualTo(user.get("username") + ":" + user.get("password"));
+        assertThat(uri.getHost()).isEqualTo(service.getMetadata().getName() + "." + service.getMetadata().getNamespace() + ".svc");
+        assertThat(service.getSpec().getPorts()).anySatisfy(p -> {
+            assertThat(p.getName()).isEqualTo("amqp");
+            assertThat(p.getPort()).isEqualTo(uri.getPort());
+        });
+        assertThat(uri.getPath()).as("no path: the default virtual host /").isEmpty();
+        StatefulSet rabbit = only(StatefulSet.class, "rabbitmq");
+        assertThat(rabbit.getSpec().getServiceName()).isEqualTo(service.getMetadata().getName());
+        assertThat(service.getSpec().getSelector()).isEqualTo(rabbit.getSpec().getSelector().getMatchLabels());
+        assertThat(rabbit.getSpec().getTemplate().getSpec().getSecurityContext().getRunAsUser()).isEqualTo(999L);
+        assertThat(rabbit.getSpec().getVolumeClaimTemplates()).singleElement().satisfies(claim ->
+                assertThat(claim.getSpec().getResources().getRequests()).containsEntry("storage", new Quantity("1Gi")));
+        Container broker = rabbit.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(Stream.of(broker.getStartupProbe(), broker.getLivenessProbe(), broker.getReadinessProbe()))
+                .allSatisfy(p -> assertThat(p.getExec().getCommand()).containsExactly("rabbitmq-diagnostics", "-q", "ping"));
+    }
+
+    static JsonNode yaml(String text) {
+        try {
+            return YAML.readTree(text);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static Secret secret(List<Doc> docs, String namespace, String name) {
+        List<Secret> found = docs.stream().map(Doc::object).filter(Secret.class::isInstance).map(Secret.class::cast)
+                .filter(s -> s.getMetadata().getName().equals(name) && namespace.equals(s.getMetadata().getNamespace())).toList();
+        assertThat(found).as("Secret " + namespace + "/" + name + " under k8s/").hasSize(1);
+        return found.get(0);
+    }
+
+    /** A Secret's values, from stringData and (decoded) data. */
+    static Map<String, String> secretData(Secret secret) {
+        Map<String, String> data = new java.util.HashMap<>();
+        if (secret.getData() != null) secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v))));
+        if (secret.getStringData() != null) data.putAll(secret.getStringData());
+        return data;
+    }
+
+    /**
+     * Fields the Kubernetes model did not recognize (it keeps them aside rather than failing), as
+     * paths: a misspelled field that kubectl's strict field validation would reject.
+     */
+    static void unknownFields(Object value, String path, List<String> out) {
+        if (value instanceof Collection<?> items) {
+            int i = 0;
+            for (Object item : items) unknownFields(item, path + "[" + i++ + "]", out);
+            return;
+        }
+        if (value instanceof Map<?, ?> map) {
+            map.forEach((k, v) -> unknownFields(v, path + "." + k, out));
+            return;
+        }
+        if (value == null || !value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")
+                || value instanceof Quantity || value instanceof IntOrString) return;
+        for (Method getter : value.getClass().getMethods()) {
+            if (getter.getParameterCount() > 0 || Modifier.isStatic(getter.getModifiers()) || !getter.getName().startsWith("get")
+                    || getter.getDeclaringClass() == Object.class) continue;
+            Object field;
+            try {
+                field = getter.invoke(value);
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError(getter.toString(), e);
+            }
+            String name = getter.getName().substring(3);
+            if (name.equals("AdditionalProperties") && field instanceof Map<?, ?> extra) {
+                extra.keySet().forEach(k -> out.add((path.isEmpty() ? "" : path + ".") + k));
+            } else {
+                unknownFields(field, path + (path.isEmpty() ? "" : ".") + Character.toLowerCase(name.charAt(0)) + name.substring(1), out);
+            }
+        }
+    }
+}
