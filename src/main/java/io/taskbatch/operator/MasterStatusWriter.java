@@ -2,6 +2,7 @@ package io.taskbatch.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.Progress;
@@ -22,6 +23,8 @@ public final class MasterStatusWriter implements ProgressListener {
     private static final Logger LOG = Logger.getLogger(MasterStatusWriter.class);
     static final int MAX_FAILED_TASKS = 10;
     private static final int MAX_ERROR = 300;
+    /** Writes of the outcome before giving up (each is read back: it is the one write that must not be lost). */
+    private static final int MAX_OUTCOME_WRITES = 10;
 
     /** Stores the results somewhere before the outcome is told; returns where, for the status. */
     @FunctionalInterface
@@ -66,7 +69,16 @@ public final class MasterStatusWriter implements ProgressListener {
         s.setOutcome(outcome.succeeded() ? "Succeeded" : "Failed");
         s.setOutcomeReason(outcome.reason());
         // the outcome must reach the API: failing here fails the master, whose restart resumes and tells it again
-        write(s);
+        for (int attempt = 1; ; attempt++) {
+            write(s);
+            TaskBatch now = client.resources(TaskBatch.class).inNamespace(namespace).withName(name).get();
+            if (now == null || now.getStatus() != null && s.getOutcome().equals(now.getStatus().getOutcome())) return;
+            if (attempt == MAX_OUTCOME_WRITES) {
+                throw new KubernetesClientException("the outcome of " + namespace + "/" + name + " did not stick after "
+                        + attempt + " writes");
+            }
+            LOG.warnf("the outcome of %s/%s was overwritten; writing it again", namespace, name);
+        }
     }
 
     private TaskBatchStatus fields(Progress p, String where) {
