@@ -30,11 +30,16 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
             resources.check(plan.spec().getTasks());
             return new BatchFile(manifest, plan, resources);
         } catch (InvalidManifestException e) {
-            err.println("invalid manifest " + file + ":");
-            e.violations().forEach(v -> err.println("  " + v));
-            err.flush();
-            return null;
+            return report("invalid manifest " + file, e, err);
         }
+    }
+
+    /** Prints every violation under {@code what} and returns null, for the roles' "nothing was run" path. */
+    static BatchFile report(String what, InvalidManifestException e, PrintWriter err) {
+        err.println(what + ":");
+        e.violations().forEach(v -> err.println("  " + v));
+        err.flush();
+        return null;
     }
 
     /** A batch read from the cluster, with what its pod has mounted; null after printing violations. */
@@ -43,10 +48,7 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
         try {
             return new BatchFile(new Manifest(batch, Map.of(), Path.of(ref)), BatchPlan.of(batch, handlers.names()), resources);
         } catch (InvalidManifestException e) {
-            err.println("invalid TaskBatch " + ref + ":");
-            e.violations().forEach(v -> err.println("  " + v));
-            err.flush();
-            return null;
+            return report("invalid TaskBatch " + ref, e, err);
         }
     }
 

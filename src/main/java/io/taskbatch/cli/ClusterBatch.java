@@ -9,6 +9,7 @@ import io.taskbatch.plan.ManifestLoader;
 import io.taskbatch.worker.TaskHandlers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /** The {@code --batch NAMESPACE/NAME} of the cluster roles: a TaskBatch from the API, or as the operator handed it over. */
 final class ClusterBatch {
@@ -18,7 +19,7 @@ final class ClusterBatch {
     }
 
     /** @return the namespace and name, or null after telling {@code err} what is wrong */
-    static String[] parseRef(String ref, PrintWriter err) {
+    private static String[] parseRef(String ref, PrintWriter err) {
         String[] parts = ref.split("/", -1);
         if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
             err.println("--batch must be NAMESPACE/NAME, was \"" + ref + "\"");
@@ -44,10 +45,13 @@ final class ClusterBatch {
         return BatchFile.of(batch, new ClusterResources(client, nn[0], ClusterResources.filesRootFromEnv()), handlers, err);
     }
 
-    /** From {@code $TASKBATCH_MANIFEST}; null when it is not set. */
-    static BatchFile fromEnv(String ref, TaskHandlers handlers, PrintWriter err) {
+    /** A worker's batch: from {@code $TASKBATCH_MANIFEST} where the operator put it there, else from the API. */
+    static BatchFile forWorker(Supplier<KubernetesClient> client, String ref, TaskHandlers handlers, PrintWriter err) {
         String json = System.getenv(ENV_MANIFEST);
-        if (json == null || json.isBlank()) return null;
+        return json == null || json.isBlank() ? fromApi(client.get(), ref, handlers, err) : fromEnv(json, ref, handlers, err);
+    }
+
+    private static BatchFile fromEnv(String json, String ref, TaskHandlers handlers, PrintWriter err) {
         String[] nn = parseRef(ref, err);
         if (nn == null) return null;
         try {
@@ -59,9 +63,7 @@ final class ClusterBatch {
             }
             return BatchFile.of(batch, new ClusterResources(null, nn[0], ClusterResources.filesRootFromEnv()), handlers, err);
         } catch (InvalidManifestException e) {
-            err.println("invalid $" + ENV_MANIFEST + ":");
-            e.violations().forEach(v -> err.println("  " + v));
-            return null;
+            return BatchFile.report("invalid $" + ENV_MANIFEST, e, err);
         }
     }
 }

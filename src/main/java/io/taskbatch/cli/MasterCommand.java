@@ -116,11 +116,11 @@ public class MasterCommand implements Callable<Integer> {
         KubernetesClient client = kubernetes.get();
         String namespace = batch.plan().namespace();
         String name = batch.plan().name();
-        String where = resultsConfigMap != null ? "ConfigMap " + resultsConfigMap + " when the batch is over"
-                : results != null ? "file " + results : "the master's log";
-        MasterStatusWriter.ResultsPublisher publisher = resultsConfigMap != null
-                ? new ResultsConfigMapWriter(client, namespace, resultsConfigMap, results, resultsMaxBytes)
-                : progress -> results != null ? "file " + results : "the master's log";
-        return new MasterStatusWriter(client, namespace, name, where, publisher);
+        if (resultsConfigMap != null) {
+            return new MasterStatusWriter(client, namespace, name, "ConfigMap " + resultsConfigMap + " when the batch is over",
+                    new ResultsConfigMapWriter(client, namespace, resultsConfigMap, results, resultsMaxBytes));
+        }
+        String where = results != null ? "file " + results : "the master's log";
+        return new MasterStatusWriter(client, namespace, name, where, progress -> where);
     }
 }

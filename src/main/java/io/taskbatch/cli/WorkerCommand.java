@@ -6,7 +6,6 @@ import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskHandlers;
 import io.taskbatch.worker.Worker;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.taskbatch.operator.ClusterResources;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -72,8 +71,7 @@ public class WorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         BatchFile batch = source.batchRef == null ? BatchFile.load(source.manifestFile, volumes, handlers, err)
-                : System.getenv(ClusterResources.ENV_MANIFEST) != null ? ClusterBatch.fromEnv(source.batchRef, handlers, err)
-                : ClusterBatch.fromApi(kubernetes.get(), source.batchRef, handlers, err);
+                : ClusterBatch.forWorker(kubernetes::get, source.batchRef, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;

@@ -26,8 +26,6 @@ final class BatchPods {
     static final String STATE_DIR = "/var/run/taskbatch";
     static final String TASKS_CLAIM_DIR = "/mnt/tasks";
     static final String RESULTS_CLAIM_DIR = "/mnt/results";
-    static final String ENV_FILES_ROOT = ClusterResources.ENV_FILES_ROOT;
-    static final String ENV_MANIFEST = ClusterResources.ENV_MANIFEST;
     static final long UID = 10001;
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -84,7 +82,7 @@ final class BatchPods {
             volumes.add(new VolumeBuilder().withName("tasks").withNewPersistentVolumeClaim()
                     .withClaimName(spec.getTasks().getFiles().getClaimName()).withReadOnly(true).endPersistentVolumeClaim().build());
             mounts.add(new VolumeMountBuilder().withName("tasks").withMountPath(TASKS_CLAIM_DIR).withReadOnly(true).build());
-            env.add(env(ENV_FILES_ROOT, TASKS_CLAIM_DIR));
+            env.add(env(ClusterResources.ENV_FILES_ROOT, TASKS_CLAIM_DIR));
         }
     }
 

@@ -93,11 +93,9 @@ public final class BatchStatusAggregator {
         conditions.add(condition(old, SUSPENDED, phase.equals(SUSPENDED), reason, message, generation, o.now()));
         s.setConditions(conditions);
         if (o.workers() != null) {
-            int desired = nz(o.workers().getSpec().getParallelism());
-            int ready = o.workers().getStatus() == null ? 0 : nz(o.workers().getStatus().getReady());
-            s.setDesiredWorkers(desired);
-            s.setReadyWorkers(ready);
-            s.setWorkers(ready + "/" + desired);
+            s.setDesiredWorkers(desired(o.workers()));
+            s.setReadyWorkers(ready(o.workers()));
+            s.setWorkers(workers(o.workers()));
         }
         if (finished(phase)) {
             s.setCompletionTime(old.getCompletionTime() != null && finished(old.getPhase()) ? old.getCompletionTime()
@@ -132,10 +130,17 @@ public final class BatchStatusAggregator {
                 .findFirst().orElse("failed");
     }
 
+    private static int ready(Job workers) {
+        return workers == null || workers.getStatus() == null ? 0 : nz(workers.getStatus().getReady());
+    }
+
+    private static int desired(Job workers) {
+        return workers == null ? 0 : nz(workers.getSpec().getParallelism());
+    }
+
+    /** Ready out of desired, as kubectl shows it. */
     private static String workers(Job workers) {
-        if (workers == null) return "0/0";
-        int ready = workers.getStatus() == null ? 0 : nz(workers.getStatus().getReady());
-        return ready + "/" + nz(workers.getSpec().getParallelism());
+        return ready(workers) + "/" + desired(workers);
     }
 
     private static long nz(Long v) {

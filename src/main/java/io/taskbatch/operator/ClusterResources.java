@@ -43,13 +43,13 @@ public final class ClusterResources implements TaskSources.Resources {
     @Override
     public Path volume(String claimName) {
         if (filesRoot == null) {
-            throw new IllegalStateException("claim " + claimName + " is not mounted here (" + BatchPods.ENV_FILES_ROOT + " unset)");
+            throw new IllegalStateException("claim " + claimName + " is not mounted here (" + ENV_FILES_ROOT + " unset)");
         }
         return filesRoot;
     }
 
     public static Path filesRootFromEnv() {
-        String root = System.getenv(BatchPods.ENV_FILES_ROOT);
+        String root = System.getenv(ENV_FILES_ROOT);
         return root == null || root.isBlank() ? null : Path.of(root);
     }
 }

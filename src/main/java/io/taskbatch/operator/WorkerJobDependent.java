@@ -46,7 +46,7 @@ public class WorkerJobDependent extends BatchJobDependent {
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
         List<EnvVar> env = new ArrayList<>(List.of(BatchPods.brokerUri(batch, config),
-                BatchPods.env(BatchPods.ENV_MANIFEST, BatchPods.manifestJson(batch))));
+                BatchPods.env(ClusterResources.ENV_MANIFEST, BatchPods.manifestJson(batch))));
         BatchPods.commonVolumes(batch.getSpec(), volumes, mounts, env);
         env.addAll(BatchPods.userEnv(workers.getEnv()));
         List<String> args = List.of("worker", "--batch", BatchPods.batchRef(batch),

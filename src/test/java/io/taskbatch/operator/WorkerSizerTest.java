@@ -127,6 +127,23 @@ class WorkerSizerTest {
     private static Consumer<WorkersSpec> cpu(String cpu) { return w -> w.setCpu(cpu); }
     private static Consumer<WorkersSpec> max(int max) { return w -> w.setMaxReplicas(max); }
     private static Consumer<WorkersSpec> fixed(int n) { return w -> w.setReplicas(new IntOrString(n)); }
+    @Test
+    void onlyWhatSizingReadsCountsAsACapacityChange() {
+        Node before = ready("4");
+        // a heartbeat: the Ready condition's timestamps and an image list move, nothing sizing reads does
+        Node heartbeat = new NodeBuilder(before).editStatus().editFirstCondition().withLastHeartbeatTime("2026-11-22T20:00:00Z")
+                .endCondition().addNewImage().withNames("busybox").endImage().endStatus().build();
+        assertThat(WorkerSizer.sameCapacity(heartbeat, before)).isTrue();
+        assertThat(WorkerSizer.sameCapacity(node("8", "True").withMetadata(before.getMetadata()).build(), before)).as("allocatable").isFalse();
+        assertThat(WorkerSizer.sameCapacity(notReady("4"), before)).as("readiness").isFalse();
+        assertThat(WorkerSizer.sameCapacity(new NodeBuilder(before).editSpec().withUnschedulable(true).endSpec().build(), before))
+                .as("cordoned").isFalse();
+        assertThat(WorkerSizer.sameCapacity(new NodeBuilder(before).editSpec().addToTaints(new TaintBuilder().withKey("k")
+                .withEffect("NoSchedule").build()).endSpec().build(), before)).as("tainted").isFalse();
+        assertThat(WorkerSizer.sameCapacity(new NodeBuilder(before).editMetadata().addToLabels("pool", "x").endMetadata().build(), before))
+                .as("labels").isFalse();
+    }
+
     private static Consumer<WorkersSpec> tolerating(Toleration... t) { return w -> w.setTolerations(List.of(t)); }
 
     private static Toleration toleration(String key, String operator, String value, String effect) {
