@@ -3,7 +3,7 @@ package io.taskbatch.cli;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.taskbatch.api.TaskBatch;
-import io.taskbatch.operator.ClusterResources;
+import io.taskbatch.cluster.ClusterResources;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.ManifestLoader;
 import io.taskbatch.worker.TaskHandlers;

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.cluster.ClusterResources;
 import io.taskbatch.api.TaskBatchSpec;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import java.util.ArrayList;

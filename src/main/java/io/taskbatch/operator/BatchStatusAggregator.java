@@ -24,6 +24,7 @@ public final class BatchStatusAggregator {
     public static final String SUSPENDED = "Suspended";
 
     public static final String VALID = "Valid";
+    public static final String RECONCILED = "Reconciled";
     public static final String COMPLETE = "Complete";
 
     /** What one reconciliation saw. {@code invalid} is null for a valid spec; Jobs are null when absent. */
@@ -87,20 +88,49 @@ public final class BatchStatusAggregator {
         boolean valid = o.invalid() == null;
         conditions.add(condition(old, VALID, valid, valid ? "SpecValid" : "InvalidSpec",
                 valid ? "the spec is valid" : o.invalid(), generation, o.now()));
+        conditions.add(condition(old, RECONCILED, true, "Reconciled",
+                valid ? "the Jobs and the master's identity are as the spec says" : "nothing to create for an invalid spec",
+                generation, o.now()));
         conditions.add(condition(old, RUNNING, phase.equals(RUNNING), reason, message, generation, o.now()));
         conditions.add(condition(old, COMPLETE, phase.equals(SUCCEEDED), reason, message, generation, o.now()));
         conditions.add(condition(old, FAILED, phase.equals(FAILED), reason, message, generation, o.now()));
         conditions.add(condition(old, SUSPENDED, phase.equals(SUSPENDED), reason, message, generation, o.now()));
         s.setConditions(conditions);
         if (o.workers() != null) {
-            s.setDesiredWorkers(desired(o.workers()));
+            // a finished batch wants no workers, whatever parallelism its Job was left with
+            int desired = finished(phase) ? 0 : desired(o.workers());
+            s.setDesiredWorkers(desired);
             s.setReadyWorkers(ready(o.workers()));
-            s.setWorkers(workers(o.workers()));
+            s.setWorkers(ready(o.workers()) + "/" + desired);
         }
         if (finished(phase)) {
             s.setCompletionTime(old.getCompletionTime() != null && finished(old.getPhase()) ? old.getCompletionTime()
                     : o.now().truncatedTo(ChronoUnit.SECONDS).toString());
         }
+        return s;
+    }
+
+    /**
+     * The operator's fields of {@code old} with {@code Reconciled=False} saying why the last
+     * reconciliation failed (a refused request, an unreachable API): the rest stays as it was.
+     */
+    public static TaskBatchStatus reconcileFailed(TaskBatch batch, String error, Instant now) {
+        TaskBatchStatus old = batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus();
+        long generation = batch.getMetadata().getGeneration() == null ? 0 : batch.getMetadata().getGeneration();
+        TaskBatchStatus s = new TaskBatchStatus();
+        s.setPhase(old.getPhase() == null ? PENDING : old.getPhase());
+        s.setMessage(old.getMessage());
+        s.setObservedGeneration(old.getObservedGeneration());
+        s.setDesiredWorkers(old.getDesiredWorkers());
+        s.setReadyWorkers(old.getReadyWorkers());
+        s.setWorkers(old.getWorkers());
+        s.setCompletionTime(old.getCompletionTime());
+        List<Condition> conditions = new ArrayList<>();
+        if (old.getConditions() != null) {
+            old.getConditions().stream().filter(c -> !RECONCILED.equals(c.getType())).forEach(conditions::add);
+        }
+        conditions.add(condition(old, RECONCILED, false, "ReconcileError", error, generation, now));
+        s.setConditions(conditions);
         return s;
     }
 
@@ -130,8 +160,10 @@ public final class BatchStatusAggregator {
                 .findFirst().orElse("failed");
     }
 
+    /** Ready pods among the active ones: a Job's {@code ready} can lag behind its pods ending. */
     private static int ready(Job workers) {
-        return workers == null || workers.getStatus() == null ? 0 : nz(workers.getStatus().getReady());
+        if (workers == null || workers.getStatus() == null) return 0;
+        return Math.min(nz(workers.getStatus().getReady()), nz(workers.getStatus().getActive()));
     }
 
     private static int desired(Job workers) {

@@ -10,6 +10,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResourceConfigBuilder;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.cluster.ResultsConfigMapWriter;
 
 /**
  * The results ConfigMap, created empty by the operator so that the master's Role can name it; the
@@ -17,7 +18,7 @@ import io.taskbatch.api.TaskBatch;
  */
 public class ResultsConfigMapDependent extends KubernetesDependentResource<ConfigMap, TaskBatch>
         implements Creator<ConfigMap, TaskBatch>, GarbageCollected<TaskBatch> {
-    static final String KEY = "results.jsonl";
+    static final String KEY = ResultsConfigMapWriter.KEY;
 
     /** Only batches that keep their results in a ConfigMap (no claim) have one. */
     static final Condition<ConfigMap, TaskBatch> WANTED =

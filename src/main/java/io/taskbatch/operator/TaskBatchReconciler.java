@@ -3,6 +3,7 @@ package io.taskbatch.operator;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -20,6 +21,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.cluster.OwnedStatusFields;
 import io.taskbatch.operator.BatchEvents.Reason;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.SpecValidator;
@@ -120,13 +122,17 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         TaskBatchStatus after = BatchStatusAggregator.aggregate(
                 new BatchStatusAggregator.Observed(batch, invalid, master, workers, Instant.now()));
         recordTransitions(batch, before, after, invalid, sizing);
-        var patch = StatusPatches.patch(after, TaskBatchStatus.OPERATOR_FIELDS);
-        if (!StatusPatches.changesNothing(batch.getStatus(), patch)) {
-            StatusPatches.apply(client, batch.getMetadata().getNamespace(), batch.getMetadata().getName(), patch);
-        }
+        writeStatus(batch, after);
         if (invalid != null) return UpdateControl.noUpdate();
         if (BatchStatusAggregator.finished(after.getPhase())) return expireWhenDue(batch, after);
         return UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
+    }
+
+    private void writeStatus(TaskBatch batch, TaskBatchStatus status) {
+        var fields = OwnedStatusFields.of(status, TaskBatchStatus.OPERATOR_FIELDS);
+        if (!fields.changeNothingIn(batch.getStatus())) {
+            fields.writeTo(client, batch.getMetadata().getNamespace(), batch.getMetadata().getName());
+        }
     }
 
     /** Null when valid, else every violation in one message that names the fields. */
@@ -181,8 +187,9 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         if (ttl == null || status.getCompletionTime() == null) return UpdateControl.noUpdate();
         Duration left = Duration.between(Instant.now(), Instant.parse(status.getCompletionTime()).plusSeconds(ttl));
         if (!left.isNegative() && !left.isZero()) return UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(left.plusSeconds(1));
-        events.record(batch, Reason.Expired, "finished more than " + ttl + " s ago (ttlSecondsAfterFinished); deleting");
+        if (batch.getMetadata().getDeletionTimestamp() != null) return UpdateControl.noUpdate(); // already on its way
         client.resource(batch).delete();
+        events.record(batch, Reason.Expired, "deleted: finished more than " + ttl + " s ago (ttlSecondsAfterFinished)");
         return UpdateControl.noUpdate();
     }
 
@@ -215,6 +222,28 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public ErrorStatusUpdateControl<TaskBatch> updateErrorStatus(TaskBatch batch, Context<TaskBatch> context, Exception e) {
         LOG.warnf(e, "%s/%s: reconciliation failed", batch.getMetadata().getNamespace(), batch.getMetadata().getName());
+        try {
+            // through our own merge patch of the operator's fields: JOSDK's would send the master's fields too
+            writeStatus(batch, BatchStatusAggregator.reconcileFailed(batch, describe(e), Instant.now()));
+        } catch (RuntimeException statusFailed) {
+            LOG.warnf("%s/%s: cannot say so in the status either: %s", batch.getMetadata().getNamespace(),
+                    batch.getMetadata().getName(), statusFailed.getMessage());
+        }
         return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+
+    /** What went wrong in one line: the API server's own message (e.g. a 403) where there is one, else the root cause. */
+    static String describe(Throwable e) {
+        Throwable root = e;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null) {
+                root = k;
+                break;
+            }
+            root = t;
+        }
+        String text = root instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null
+                ? k.getStatus().getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        return text.length() > 1000 ? text.substring(0, 1000) + "…" : text;
     }
 }

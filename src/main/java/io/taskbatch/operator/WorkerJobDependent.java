@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.cluster.ClusterResources;
 import io.taskbatch.api.WorkersSpec;
 import java.util.ArrayList;
 import java.util.List;

@@ -46,7 +46,9 @@ public final class WorkerSizer {
         }
         if (tasksLeft.isPresent()) {
             long left = Math.max(0, tasksLeft.getAsLong());
-            long needed = (left + slotsPerWorker - 1) / slotsPerWorker;
+            // never 0 while the batch runs: a work-queue Job completes when a worker exits 0 on the batch's end,
+            // and tasks still decided late (a retry, a dead worker's redelivery) need somebody to run them
+            long needed = Math.max(1, (left + slotsPerWorker - 1) / slotsPerWorker);
             if (needed < replicas) {
                 replicas = (int) needed;
                 reason.append("; capped by work left (").append(left).append(left == 1 ? " task, " : " tasks, ")

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The pods the operator builds for each example batch may run in a namespace that enforces the
  * restricted Pod Security Standard, carry no credential, and the master's Role asks for nothing
- * the operator's ClusterRole (k8s/operator/rbac.yaml) does not hold (Kubernetes refuses that).
+ * the operator's ClusterRole (k8s/operator/10-rbac.yaml) does not hold (Kubernetes refuses that).
  */
 class PodTemplatesTest {
     /** OperatorConfig's defaults, as the operator runs with nothing configured. */
@@ -93,7 +93,7 @@ class PodTemplatesTest {
     static ClusterRole operatorClusterRole() throws Exception {
         var kube = new KubernetesSerialization();
         try (MappingIterator<JsonNode> docs = new YAMLMapper().readerFor(JsonNode.class)
-                .readValues(Path.of("k8s", "operator", "rbac.yaml").toFile())) {
+                .readValues(Path.of("k8s", "operator", "10-rbac.yaml").toFile())) {
             return docs.readAll().stream().filter(d -> d.path("kind").asText().equals("ClusterRole"))
                     .map(d -> kube.convertValue(d, ClusterRole.class)).findFirst().orElseThrow();
         }

@@ -20,6 +20,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.cluster.MasterStatusWriter;
+import io.taskbatch.cluster.OwnedStatusFields;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.Progress;
 import io.taskbatch.queue.amqp.BatchQueues;
@@ -204,7 +206,7 @@ class TaskBatchReconcilerTest {
         // the operator's view from before the master wrote: its patch must leave the counts alone
         TaskBatchStatus fromStale = BatchStatusAggregator.aggregate(
                 new BatchStatusAggregator.Observed(stale, null, null, null, java.time.Instant.now()));
-        StatusPatches.apply(client, ns, "progress", StatusPatches.patch(fromStale, TaskBatchStatus.OPERATOR_FIELDS));
+        OwnedStatusFields.of(fromStale, TaskBatchStatus.OPERATOR_FIELDS).writeTo(client, ns, "progress");
         assertThat(get("progress").getStatus().getSucceeded()).isEqualTo(60);
         assertThat(get("progress").getStatus().getDone()).isEqualTo("62/100");
         // and the master's writes leave the operator's phase alone

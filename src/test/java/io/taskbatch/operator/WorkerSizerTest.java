@@ -58,14 +58,14 @@ class WorkerSizerTest {
                 row("PreferNoSchedule ignored", defaults, List.of(ready("4"), tainted("8", "spot", "true", "PreferNoSchedule")), 12),
                 row("capped by maxReplicas", max(8), List.of(ready("16"), ready("16")), 8),
                 row("work left with a remainder", defaults, List.of(ready("16")), OptionalLong.of(5), 2, 3),
-                row("work left 0", defaults, List.of(ready("16")), OptionalLong.of(0), 4, 0),
+                row("work left 0 keeps one worker until the batch is over", defaults, List.of(ready("16")), OptionalLong.of(0), 4, 1),
                 row("work left above capacity", defaults, List.of(ready("4")), OptionalLong.of(100), 1, 4),
                 row("fixed number ignores nodes and maxReplicas", fixed(4).andThen(max(2)), List.of(), 4),
                 row("fixed number as string, capped by work left", w -> w.setReplicas(new IntOrString("6")),
                         List.of(ready("64")), OptionalLong.of(3), 1, 3),
                 row("no eligible node gives 1", defaults, List.of(notReady("4"), cordoned("4")), 1),
                 row("no node at all gives 1", defaults, List.of(), 1),
-                row("no eligible node and no work left gives 0", defaults, List.of(notReady("4")), OptionalLong.of(0), 1, 0),
+                row("no eligible node and no work left still gives 1", defaults, List.of(notReady("4")), OptionalLong.of(0), 1, 1),
                 row("eligible cores below one worker give 1", cpu("2"), List.of(ready("500m")), 1));
     }
 

@@ -1,6 +1,9 @@
-package io.taskbatch.operator;
+package io.taskbatch.cluster;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.taskbatch.master.Progress;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -8,13 +11,15 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 
 /**
  * Copies the master's results file into the batch's results ConfigMap, whole lines only, up to a cap
  * (a ConfigMap holds at most 1 MiB); the status says how many results were kept.
  */
 public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsPublisher {
+    /** The key that holds the results, as JSON Lines. */
+    public static final String KEY = "results.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final KubernetesClient client;
     private final String namespace;
     private final String name;
@@ -50,13 +55,12 @@ public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsP
             throw new UncheckedIOException("cannot read the results file " + resultsFile, e);
         }
         String text = kept.toString();
-        client.configMaps().inNamespace(namespace).withName(name).edit(cm -> {
-            var data = cm.getData() == null ? new HashMap<String, String>() : new HashMap<>(cm.getData());
-            data.put(ResultsConfigMapDependent.KEY, text);
-            cm.setData(data);
-            return cm;
-        });
-        String where = "ConfigMap " + name + " key " + ResultsConfigMapDependent.KEY;
+        // one merge patch of the one key: no read first, and only `patch` in the master's Role
+        var patch = JSON.createObjectNode();
+        patch.putObject("data").put(KEY, text);
+        client.configMaps().inNamespace(namespace).withName(name)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+        String where = "ConfigMap " + name + " key " + KEY;
         return keptLines == allLines ? where + " (all " + allLines + " results)"
                 : where + " (first " + keptLines + " of " + allLines + " results: the ConfigMap cap of " + maxBytes
                 + " bytes was reached; set spec.results.claimName to keep them all)";

@@ -1,14 +1,12 @@
-package io.taskbatch.operator;
+package io.taskbatch.cluster;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.Progress;
 import io.taskbatch.master.ProgressListener;
 import io.taskbatch.queue.ResultMessage;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -17,14 +15,15 @@ import org.jboss.logging.Logger;
 
 /**
  * The master's side of the status: counts, rate and the first failures about once a second, and at
- * the end the outcome. It patches only the master's fields, so it never fights the operator.
+ * the end the outcome. It writes only the master's fields ({@link OwnedStatusFields}), so it never
+ * fights the operator.
  */
 public final class MasterStatusWriter implements ProgressListener {
     private static final Logger LOG = Logger.getLogger(MasterStatusWriter.class);
     static final int MAX_FAILED_TASKS = 10;
     private static final int MAX_ERROR = 300;
-    /** Writes of the outcome before giving up (each is read back: it is the one write that must not be lost). */
-    private static final int MAX_OUTCOME_WRITES = 10;
+    /** Tries to write the outcome before the master fails (and its restart tells it again). */
+    private static final int MAX_OUTCOME_WRITES = 5;
 
     /** Stores the results somewhere before the outcome is told; returns where, for the status. */
     @FunctionalInterface
@@ -70,14 +69,23 @@ public final class MasterStatusWriter implements ProgressListener {
         s.setOutcomeReason(outcome.reason());
         // the outcome must reach the API: failing here fails the master, whose restart resumes and tells it again
         for (int attempt = 1; ; attempt++) {
-            write(s);
-            TaskBatch now = client.resources(TaskBatch.class).inNamespace(namespace).withName(name).get();
-            if (now == null || now.getStatus() != null && s.getOutcome().equals(now.getStatus().getOutcome())) return;
-            if (attempt == MAX_OUTCOME_WRITES) {
-                throw new KubernetesClientException("the outcome of " + namespace + "/" + name + " did not stick after "
-                        + attempt + " writes");
+            try {
+                write(s);
+                return;
+            } catch (KubernetesClientException e) {
+                if (attempt == MAX_OUTCOME_WRITES) throw e;
+                LOG.warnf("cannot write the outcome of %s/%s yet (%s); trying again", namespace, name, e.getMessage());
+                sleepBeforeTry(attempt);
             }
-            LOG.warnf("the outcome of %s/%s was overwritten; writing it again", namespace, name);
+        }
+    }
+
+    private static void sleepBeforeTry(int attempt) {
+        try {
+            Thread.sleep(500L << Math.min(attempt, 4));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KubernetesClientException("interrupted while writing the outcome");
         }
     }
 
@@ -120,10 +128,6 @@ public final class MasterStatusWriter implements ProgressListener {
     }
 
     private void write(TaskBatchStatus s) {
-        try {
-            StatusPatches.apply(client, namespace, name, StatusPatches.patch(s, TaskBatchStatus.MASTER_FIELDS));
-        } catch (UncheckedIOException e) {
-            throw new KubernetesClientException("status patch failed", e);
-        }
+        OwnedStatusFields.of(s, TaskBatchStatus.MASTER_FIELDS).writeTo(client, namespace, name);
     }
 }

@@ -1,4 +1,4 @@
-package io.taskbatch.operator;
+package io.taskbatch.cluster;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
