@@ -1,30 +1,29 @@
 package io.taskbatch.operator;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResourceConfigBuilder;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.taskbatch.api.TaskBatch;
+import jakarta.inject.Inject;
 
 /**
  * A Job of a batch. A Job's pod template cannot change once created, so after creation the desired
  * Job keeps the actual template and only {@code parallelism} and {@code suspend} follow the spec.
  */
 abstract class BatchJobDependent extends CRUDKubernetesDependentResource<Job, TaskBatch> {
-    protected final OperatorConfig config;
-    private final String component;
+    @Inject
+    protected OperatorConfig config;
 
-    BatchJobDependent(OperatorConfig config, String component) {
-        super(Job.class, component + "-job");
+    /** For CDI: the workflow on {@link TaskBatchReconciler} declares this dependent, and Quarkus injects the config. */
+    BatchJobDependent() {
+        super(Job.class);
+    }
+
+    /** For building a Job outside the operator (tests). */
+    BatchJobDependent(OperatorConfig config) {
+        this();
         this.config = config;
-        this.component = component;
-        configureWith(new KubernetesDependentResourceConfigBuilder<Job>()
-                .withKubernetesDependentInformerConfig(InformerConfiguration.builder(Job.class)
-                        .withLabelSelector(BatchLabels.MANAGED_SELECTOR + "," + BatchLabels.COMPONENT + "=" + component)
-                        .build())
-                .build());
     }
 
     abstract String name(TaskBatch batch);
@@ -51,7 +50,4 @@ abstract class BatchJobDependent extends CRUDKubernetesDependentResource<Job, Ta
         return new ResourceID(name(batch), batch.getMetadata().getNamespace());
     }
 
-    String component() {
-        return component;
-    }
 }

@@ -8,11 +8,10 @@ import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResourceConfigBuilder;
-import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.taskbatch.api.TaskBatch;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,13 +24,6 @@ import java.util.List;
  */
 public final class MasterIdentityDependents {
     private MasterIdentityDependents() {
-    }
-
-    private static <R extends HasMetadata> void watchManaged(CRUDKubernetesDependentResource<R, TaskBatch> dependent, Class<R> type) {
-        dependent.configureWith(new KubernetesDependentResourceConfigBuilder<R>()
-                .withKubernetesDependentInformerConfig(InformerConfiguration.builder(type)
-                        .withLabelSelector(BatchLabels.MANAGED_SELECTOR).build())
-                .build());
     }
 
     /** The rules of a batch's master Role. */
@@ -55,10 +47,10 @@ public final class MasterIdentityDependents {
         return rules;
     }
 
+    @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
     public static class Account extends CRUDKubernetesDependentResource<ServiceAccount, TaskBatch> {
         public Account() {
             super(ServiceAccount.class);
-            watchManaged(this, ServiceAccount.class);
         }
 
         @Override
@@ -69,10 +61,10 @@ public final class MasterIdentityDependents {
         }
     }
 
+    @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
     public static class MasterRole extends CRUDKubernetesDependentResource<Role, TaskBatch> {
         public MasterRole() {
             super(Role.class);
-            watchManaged(this, Role.class);
         }
 
         @Override
@@ -83,10 +75,10 @@ public final class MasterIdentityDependents {
         }
     }
 
+    @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
     public static class Binding extends CRUDKubernetesDependentResource<RoleBinding, TaskBatch> {
         public Binding() {
             super(RoleBinding.class);
-            watchManaged(this, RoleBinding.class);
         }
 
         @Override

@@ -7,7 +7,9 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.taskbatch.api.ResultsSpec;
 import io.taskbatch.api.TaskBatch;
 import java.util.ArrayList;
@@ -17,11 +19,16 @@ import java.util.List;
  * The master: one pod, restarted in place on failure. Its checkpoint lives in an emptyDir, which
  * survives container restarts, or beside the results on their claim, which survives losing the pod.
  */
+@KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR + "," + BatchLabels.COMPONENT + "="
+        + BatchLabels.MASTER))
 public class MasterJobDependent extends BatchJobDependent {
     static final int BACKOFF_LIMIT = 6;
 
-    public MasterJobDependent(OperatorConfig config) {
-        super(config, BatchLabels.MASTER);
+    public MasterJobDependent() {
+    }
+
+    MasterJobDependent(OperatorConfig config) {
+        super(config);
     }
 
     @Override

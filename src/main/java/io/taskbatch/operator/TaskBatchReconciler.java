@@ -11,11 +11,10 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.dependent.workflow.Workflow;
-import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -30,7 +29,6 @@ import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,10 +41,29 @@ import org.jboss.logging.Logger;
  * Reconciles a TaskBatch: observe (validate, read the Jobs and the master's counts), reconcile (the
  * master's identity, the results ConfigMap, the master Job, the worker Job sized to the cluster),
  * then patch the operator's part of the status and record lifecycle events.
+ *
+ * <p>The owned resources are the declared workflow below, one dependent class each. It runs only
+ * for a valid spec ({@code explicitInvocation}): a bad manifest never starts pods.
  */
+@Workflow(explicitInvocation = true, dependents = {
+        @Dependent(name = TaskBatchReconciler.MASTER_ACCOUNT, type = MasterIdentityDependents.Account.class),
+        @Dependent(name = TaskBatchReconciler.MASTER_ROLE, type = MasterIdentityDependents.MasterRole.class),
+        @Dependent(name = TaskBatchReconciler.MASTER_BINDING, type = MasterIdentityDependents.Binding.class,
+                dependsOn = {TaskBatchReconciler.MASTER_ACCOUNT, TaskBatchReconciler.MASTER_ROLE}),
+        @Dependent(name = TaskBatchReconciler.RESULTS, type = ResultsConfigMapDependent.class,
+                reconcilePrecondition = ResultsConfigMapDependent.Wanted.class),
+        @Dependent(name = TaskBatchReconciler.MASTER_JOB, type = MasterJobDependent.class,
+                dependsOn = TaskBatchReconciler.MASTER_BINDING),
+        @Dependent(name = TaskBatchReconciler.WORKER_JOB, type = WorkerJobDependent.class)})
 @ControllerConfiguration(name = TaskBatchReconciler.NAME, generationAwareEventProcessing = false)
 public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskBatch> {
     public static final String NAME = "taskbatch";
+    static final String MASTER_ACCOUNT = "master-account";
+    static final String MASTER_ROLE = "master-role";
+    static final String MASTER_BINDING = "master-binding";
+    static final String RESULTS = "results-configmap";
+    static final String MASTER_JOB = "master-job";
+    static final String WORKER_JOB = "worker-job";
     private static final Logger LOG = Logger.getLogger(TaskBatchReconciler.class);
     private static final String NODES = "nodes";
 
@@ -55,9 +72,6 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private final KubernetesClient client;
     private final BatchEvents events;
     private final QueueJanitor janitor;
-    private final MasterJobDependent masterJob;
-    private final WorkerJobDependent workerJob;
-    private final Workflow<TaskBatch> workflow;
     private final Map<String, String> toldPhase = new ConcurrentHashMap<>();
 
     @Inject
@@ -67,25 +81,10 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         this.client = client;
         this.events = new BatchEvents(client);
         this.janitor = new QueueJanitor(client, config);
-        this.masterJob = new MasterJobDependent(config);
-        this.workerJob = new WorkerJobDependent(config);
-        var account = new MasterIdentityDependents.Account();
-        var role = new MasterIdentityDependents.MasterRole();
-        var binding = new MasterIdentityDependents.Binding();
-        var results = new ResultsConfigMapDependent();
-        this.workflow = new WorkflowBuilder<TaskBatch>()
-                .addDependentResource(account)
-                .addDependentResource(role)
-                .addDependentResourceAndConfigure(binding).dependsOn(account, role)
-                .addDependentResourceAndConfigure(results).withReconcilePrecondition(ResultsConfigMapDependent.WANTED)
-                .addDependentResourceAndConfigure(masterJob).dependsOn(binding)
-                .addDependentResource(workerJob)
-                .build();
     }
 
     @Override
     public List<EventSource<?, TaskBatch>> prepareEventSources(EventSourceContext<TaskBatch> context) {
-        List<EventSource<?, TaskBatch>> sources = new ArrayList<>(EventSourceUtils.eventSourcesFromWorkflow(context, workflow));
         // capacity changes re-size every batch; heartbeats that change nothing we size by are ignored
         var nodes = InformerEventSourceConfiguration.from(Node.class, TaskBatch.class)
                 .withName(NODES)
@@ -93,8 +92,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                         .map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withOnUpdateFilter((newNode, oldNode) -> !WorkerSizer.sameCapacity(newNode, oldNode))
                 .build();
-        sources.add(new InformerEventSource<>(nodes, context));
-        return sources;
+        return List.of(new InformerEventSource<>(nodes, context));
     }
 
     @Override
@@ -111,13 +109,13 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                         WorkerJobDependent.slots(batch.getSpec().getWorkers()));
                 context.managedWorkflowAndDependentResourceContext().put(WorkerJobDependent.SIZING, sizing);
             }
-            Integer running = workerJob.getSecondaryResource(batch, context).map(j -> j.getSpec().getParallelism()).orElse(null);
-            workflow.reconcile(batch, context);
+            Integer running = context.getSecondaryResource(Job.class, WORKER_JOB).map(j -> j.getSpec().getParallelism()).orElse(null);
+            context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
             if (sizing != null && running != null && running != sizing.replicas() && !batch.getSpec().isSuspend()) {
                 events.record(batch, Reason.Resized, "workers " + running + " -> " + sizing.replicas() + ": " + sizing.reason());
             }
-            master = masterJob.getSecondaryResource(batch, context).orElse(null);
-            workers = workerJob.getSecondaryResource(batch, context).orElse(null);
+            master = context.getSecondaryResource(Job.class, MASTER_JOB).orElse(null);
+            workers = context.getSecondaryResource(Job.class, WORKER_JOB).orElse(null);
         }
         TaskBatchStatus after = BatchStatusAggregator.aggregate(
                 new BatchStatusAggregator.Observed(batch, invalid, master, workers, Instant.now()));

@@ -6,7 +6,9 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.cluster.ClusterResources;
 import io.taskbatch.api.WorkersSpec;
@@ -18,6 +20,8 @@ import java.util.List;
  * once the workers exit 0, which they do when the master declares the batch over. Workers get no
  * API token: the batch reaches them as an environment variable.
  */
+@KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR + "," + BatchLabels.COMPONENT + "="
+        + BatchLabels.WORKER))
 public class WorkerJobDependent extends BatchJobDependent {
     /** Key of the sizing decision the reconciler leaves in the context for this reconciliation. */
     static final String SIZING = "workerSizing";
@@ -25,8 +29,11 @@ public class WorkerJobDependent extends BatchJobDependent {
     static final int BACKOFF_LIMIT = 100;
     static final int GRACE_SECONDS = 30;
 
-    public WorkerJobDependent(OperatorConfig config) {
-        super(config, BatchLabels.WORKER);
+    public WorkerJobDependent() {
+    }
+
+    WorkerJobDependent(OperatorConfig config) {
+        super(config);
     }
 
     @Override
