@@ -23,6 +23,7 @@ import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.cluster.OwnedStatusFields;
 import io.taskbatch.operator.BatchEvents.Reason;
 import io.taskbatch.plan.InvalidManifestException;
+import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.plan.SpecValidator;
 import io.taskbatch.plan.Violation;
 import io.taskbatch.worker.TaskHandlers;
@@ -211,8 +212,9 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                         + config.queueCleanupTimeout() + ": " + e);
                 return DeleteControl.defaultDelete();
             }
-            LOG.warnf("%s/%s: cannot delete its queues yet (%s); trying again", batch.getMetadata().getNamespace(),
-                    batch.getMetadata().getName(), e.toString());
+            LOG.warnf("%s/%s: cannot delete its queues on the broker yet (%s); trying again in 5 s, for up to %s",
+                    batch.getMetadata().getNamespace(), batch.getMetadata().getName(), BrokerAddress.describe(e),
+                    config.queueCleanupTimeout());
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
         }
     }
