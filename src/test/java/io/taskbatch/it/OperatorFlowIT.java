@@ -10,9 +10,12 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.quarkus.test.common.QuarkusTestResource;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.testing.ApiServer;
+import io.taskbatch.testing.ApiServerResource;
+import io.taskbatch.testing.InjectApiServer;
 import io.taskbatch.testing.Kubelet;
 import io.taskbatch.testing.MockCluster;
 import io.taskbatch.testing.PodProcess;
@@ -35,12 +38,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The whole flow without Docker: the operator against the mock API server, a {@link Kubelet} that
+ * The whole flow without Docker: the operator against an RBAC-enforcing API server ({@link ApiServerResource}, the
+ * operator as its ServiceAccount, the test as cluster admin), a {@link Kubelet} that
  * runs each pod of each Job it creates as a process of our jar, and a private RabbitMQ. A TaskBatch
  * goes from applied to Complete with exact counts and results, with and without a worker SIGKILLed.
  */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true)
+@QuarkusTestResource(value = ApiServerResource.class, restrictToAnnotatedClass = true)
 class OperatorFlowIT {
     static final Duration BATCH = Duration.ofMinutes(3);
     static final ObjectMapper JSON = new ObjectMapper();
@@ -48,7 +52,10 @@ class OperatorFlowIT {
     @RegisterExtension
     static final RabbitExtension RABBIT = new RabbitExtension();
 
-    @Inject
+    @InjectApiServer
+    ApiServer apiServer;
+
+    /** The user's client (kubectl as cluster admin); the operator has its own, as its ServiceAccount. */
     KubernetesClient client;
 
     @Inject
@@ -62,13 +69,14 @@ class OperatorFlowIT {
 
     @BeforeEach
     void cluster() throws IOException {
+        client = apiServer.adminClient();
         MockCluster.start(client, operator);
         ns = MockCluster.namespace(client, "flow");
         work = Files.createDirectories(Path.of("target/flow-it").toAbsolutePath().resolve(ns + "-" + System.nanoTime()));
         MockCluster.brokerSecret(client, ns, "taskbatch-broker", RABBIT.node().amqpUri());
         String api = client.getMasterUrl().toString();
         // what a pod with a service account token gets: the API server's address, and nothing else of ours
-        kubelet = new Kubelet(client, ns, JarProcesses.jar().toAbsolutePath(), work, Map.of(
+        kubelet = new Kubelet(client, apiServer::token, ns, JarProcesses.jar().toAbsolutePath(), work, Map.of(
                 "KUBERNETES_MASTER", api, "KUBERNETES_TRUST_CERTIFICATES", "true",
                 "KUBERNETES_AUTH_TRYKUBECONFIG", "false", "KUBERNETES_NAMESPACE", ns,
                 "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", api, "QUARKUS_KUBERNETES_CLIENT_TRUST_CERTS", "true")).start();

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
@@ -78,6 +79,7 @@ public final class Kubelet implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Kubelet.class.getName());
 
     private final KubernetesClient client;
+    private final TokenIssuer tokens;
     private final String namespace;
     private final Path workDir;
     private final LaunchResolver resolver;
@@ -86,6 +88,13 @@ public final class Kubelet implements AutoCloseable {
     private final Thread shutdownHook;
     private volatile boolean closed;
     private String lastWarning;
+
+    /** Mints a pod's API token for its ServiceAccount, as the kubelet's TokenRequest does. */
+    @FunctionalInterface
+    public interface TokenIssuer {
+        /** @throws IllegalArgumentException when there is no such ServiceAccount */
+        String token(String namespace, String serviceAccount);
+    }
 
     /** The Job controller's memory of one Job: its pods and what its status reports. */
     private static final class JobRun {
@@ -138,10 +147,23 @@ public final class Kubelet implements AutoCloseable {
      *                e.g. KUBERNETES_MASTER, KUBERNETES_TRUST_CERTIFICATES, KUBERNETES_AUTH_TRYKUBECONFIG, KUBERNETES_NAMESPACE
      */
     public Kubelet(KubernetesClient client, String namespace, Path jar, Path workDir, Map<String, String> apiEnv) {
+        this(client, null, namespace, jar, workDir, apiEnv);
+    }
+
+    /**
+     * A kubelet on a cluster with ServiceAccounts ({@link ApiServer}): {@code client} (the admin) plays the Job
+     * controller and the kubelet; a pod gets, besides {@code apiEnv}, a token minted by {@code tokens} for its own
+     * {@code serviceAccountName} ({@code default} when unset) in {@code KUBERNETES_AUTH_TOKEN} and
+     * {@code QUARKUS_KUBERNETES_CLIENT_TOKEN}; a pod whose ServiceAccount does not exist is not created (the Job
+     * controller's FailedCreate) and tried again later; the namespace's {@code default} ServiceAccount is created
+     * at {@link #start()} when missing, as every real namespace has one.
+     */
+    public Kubelet(KubernetesClient client, TokenIssuer tokens, String namespace, Path jar, Path workDir, Map<String, String> apiEnv) {
         this.client = client;
+        this.tokens = tokens;
         this.namespace = namespace;
         this.workDir = workDir.toAbsolutePath();
-        this.resolver = new LaunchResolver(client, namespace, this.workDir, jar, apiEnv);
+        this.resolver = new LaunchResolver(client, tokens, namespace, this.workDir, jar, apiEnv);
         this.loop = new Thread(this::run, "kubelet-" + namespace);
         this.loop.setDaemon(true);
         this.shutdownHook = new Thread(() -> running().forEach(Kubelet::killContainer), "kubelet-shutdown-" + namespace);
@@ -149,6 +171,10 @@ public final class Kubelet implements AutoCloseable {
 
     /** Starts reconciling the namespace's Jobs every {@value #TICK_MS} ms on a daemon thread. */
     public Kubelet start() {
+        if (tokens != null && client.serviceAccounts().inNamespace(namespace).withName("default").get() == null) {
+            client.serviceAccounts().inNamespace(namespace).resource(new ServiceAccountBuilder().withNewMetadata()
+                    .withName("default").withNamespace(namespace).endMetadata().build()).create();
+        }
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         loop.start();
         return this;
@@ -340,13 +366,31 @@ public final class Kubelet implements AutoCloseable {
                     ? (run.succeeded > 0 ? active.size() : parallelism)
                     : Math.max(0, completions - run.succeeded));
             for (int i = active.size() - 1; i >= want; i--) terminate(active.get(i)); // newest first
-            for (int n = active.size(); n < want && System.nanoTime() - run.notBefore >= 0; n++) run.pods.add(newPod(job, run));
+            for (int n = active.size(); n < want && System.nanoTime() - run.notBefore >= 0; n++) {
+                String failed = serviceAccountMissing(job);
+                if (failed != null) { // the ServiceAccount admission plugin refuses the pod: FailedCreate, tried again later
+                    warn("Job " + run.name + ": FailedCreate", new IllegalStateException(failed));
+                    run.notBefore = System.nanoTime() + MILLISECONDS.toNanos(CONFIG_BACKOFF_MS);
+                    break;
+                }
+                run.pods.add(newPod(job, run));
+            }
             for (PodProcess pod : run.pods) {
                 if (pod.phase == PodProcess.Phase.PENDING && !pod.terminating && System.nanoTime() - pod.notBefore >= 0) {
                     startContainer(run, pod);
                 }
             }
         }
+    }
+
+    /** Why a pod of this Job cannot be created for want of its ServiceAccount, or null (only with a token issuer). */
+    private String serviceAccountMissing(Job job) {
+        if (tokens == null) return null;
+        String sa = job.getSpec().getTemplate().getSpec().getServiceAccountName();
+        if (sa == null || sa.isEmpty()) sa = "default";
+        if (client.serviceAccounts().inNamespace(namespace).withName(sa).get() != null) return null;
+        return "Error creating: pods \"" + job.getMetadata().getName() + "-\" is forbidden: error looking up service account "
+                + namespace + "/" + sa + ": serviceaccount \"" + sa + "\" not found";
     }
 
     private void finish(JobRun run, String type, String reason, String message) {

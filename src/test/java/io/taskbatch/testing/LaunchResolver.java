@@ -35,13 +35,16 @@ final class LaunchResolver {
     static final String NODE_NAME = "kubelet-local";
 
     private final KubernetesClient client;
+    private final Kubelet.TokenIssuer tokens;
     private final String namespace;
     private final Path workDir;
     private final Path jar;
     private final Map<String, String> apiEnv;
 
-    LaunchResolver(KubernetesClient client, String namespace, Path workDir, Path jar, Map<String, String> apiEnv) {
+    LaunchResolver(KubernetesClient client, Kubelet.TokenIssuer tokens, String namespace, Path workDir, Path jar,
+                   Map<String, String> apiEnv) {
         this.client = client;
+        this.tokens = tokens;
         this.namespace = namespace;
         this.workDir = workDir;
         this.jar = jar;
@@ -59,7 +62,21 @@ final class LaunchResolver {
         env.put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
         env.put("HOME", pod.dir().toString()); // not ours: keeps the test JVM user's ~/.kube/config out of reach
         env.put("HOSTNAME", pod.name());
-        if (apiAccess) env.putAll(apiEnv);
+        if (apiAccess) {
+            env.putAll(apiEnv);
+            if (tokens != null) { // the projected service account token, handed over as fabric8's and Quarkus' settings
+                String sa = spec.getServiceAccountName() == null || spec.getServiceAccountName().isEmpty() ? "default"
+                        : spec.getServiceAccountName();
+                String token;
+                try {
+                    token = tokens.token(namespace, sa);
+                } catch (IllegalArgumentException e) {
+                    throw new ContainerConfigException("token for service account " + namespace + "/" + sa + ": " + e.getMessage());
+                }
+                env.put("KUBERNETES_AUTH_TOKEN", token);
+                env.put("QUARKUS_KUBERNETES_CLIENT_TOKEN", token);
+            }
+        }
         Map<String, String> declared = new LinkedHashMap<>(); // the container's own values: container paths
         Function<String, String> vars = name -> declared.containsKey(name) ? declared.get(name) : env.get(name);
         for (EnvFromSource from : c.getEnvFrom()) {
