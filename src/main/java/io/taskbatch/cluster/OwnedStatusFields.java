@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -62,7 +63,10 @@ public final class OwnedStatusFields {
 
     /** Writes these fields of the batch's status; the other owner's fields stay as they are. */
     public TaskBatch writeTo(KubernetesClient client, String namespace, String name) {
-        return client.resources(TaskBatch.class).inNamespace(namespace).withName(name).subresource("status")
+        // patched through a named stub: fabric8 reads the object first when only given its name
+        TaskBatch named = new TaskBatch();
+        named.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        return client.resources(TaskBatch.class).inNamespace(namespace).resource(named).subresource("status")
                 .patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch());
     }
 }

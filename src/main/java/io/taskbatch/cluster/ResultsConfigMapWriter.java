@@ -1,6 +1,7 @@
 package io.taskbatch.cluster;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -58,8 +59,9 @@ public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsP
         // one merge patch of the one key: no read first, and only `patch` in the master's Role
         var patch = JSON.createObjectNode();
         patch.putObject("data").put(KEY, text);
-        client.configMaps().inNamespace(namespace).withName(name)
-                .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+        // through a named stub: given only a name, fabric8 reads the object first (a `get` the Role need not grant)
+        client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder().withNewMetadata().withName(name)
+                .withNamespace(namespace).endMetadata().build()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
         String where = "ConfigMap " + name + " key " + KEY;
         return keptLines == allLines ? where + " (all " + allLines + " results)"
                 : where + " (first " + keptLines + " of " + allLines + " results: the ConfigMap cap of " + maxBytes

@@ -82,9 +82,12 @@ public final class ApiServer implements AutoCloseable {
     private static final Set<String> RBAC_RESOURCES = Set.of("roles", "clusterroles", "rolebindings", "clusterrolebindings");
     private static final String MERGE_PATCH = "application/merge-patch+json";
 
-    /** One request: who sent it, what it asked, whether it was allowed, the HTTP code and the refusal's message. */
+    /**
+     * One request: who sent it, what it asked, whether it was allowed, the HTTP code and the refusal's message;
+     * for a write of a Role, ClusterRole or binding, the rules it grants (what the escalation check held it to).
+     */
     public record AuditEvent(Instant time, UserInfo user, String method, String uri, Attributes attributes,
-                             boolean allowed, int code, String reason) {
+                             boolean allowed, int code, String reason, List<PolicyRule> granted) {
         public String username() {
             return user == null ? "" : user.name();
         }
@@ -211,10 +214,25 @@ public final class ApiServer implements AutoCloseable {
         return audit.stream().filter(filter).toList();
     }
 
-    /** The requests {@link #audit()} recorded as allowed that {@code other} would refuse. */
+    /**
+     * The requests {@link #audit()} recorded as allowed that {@code other} would refuse: not authorized, or (a Role
+     * or binding written) granting what the writer would no longer hold itself.
+     */
     public List<AuditEvent> refusedUnder(Policy other) {
         return audit.stream().filter(AuditEvent::allowed).filter(e -> e.user() != null)
-                .filter(e -> !Authorizer.authorize(other, e.user(), e.attributes()).allowed()).toList();
+                .filter(e -> !e.user().groups().contains(Authorizer.MASTERS))
+                .filter(e -> !Authorizer.authorize(other, e.user(), e.attributes()).allowed()
+                        || !e.granted().isEmpty() && !Authorizer.escalationAuthorized(other, e.user(), e.attributes())
+                        && Authorizer.confirmNoEscalation(other, e.user(), e.namespace(), e.granted()).isPresent())
+                .toList();
+    }
+
+    /** What a Role or ClusterRole grants, or the rules of the role a binding refers to (as stored now). */
+    private Optional<List<PolicyRule>> grantedBy(Attributes a, JsonNode candidate) {
+        if (a.resource().equals("roles") || a.resource().equals("clusterroles")) return Optional.of(rules(candidate));
+        RoleRef ref = JSON.convertValue(candidate.path("roleRef"), RoleRef.class);
+        if (ref == null || ref.getKind() == null || ref.getName() == null) return Optional.empty();
+        return policy().rulesOf(ref.getKind(), a.namespace(), ref.getName());
     }
 
     /** The RBAC policy stored now (Roles, ClusterRoles, RoleBindings, ClusterRoleBindings). */
@@ -258,16 +276,17 @@ public final class ApiServer implements AutoCloseable {
         Identity identity = authenticate(request.getHeader("Authorization"));
         if (identity == null) {
             return record(null, method, uri, attributes, false,
-                    status(401, "Unauthorized", "Unauthorized", null, null, null), "Unauthorized");
+                    status(401, "Unauthorized", "Unauthorized", null, null, null), "Unauthorized", List.of());
         }
         UserInfo user = identity.user();
         Decision decision = user.groups().contains(Authorizer.MASTERS) ? new Decision(true, "")
                 : Authorizer.authorize(policy(), user, attributes);
         if (!decision.allowed()) {
             String message = Authorizer.forbiddenStatusMessage(user, attributes, decision.reason());
-            return record(user, method, uri, attributes, false, forbidden(attributes, message), message);
+            return record(user, method, uri, attributes, false, forbidden(attributes, message), message, List.of());
         }
         MockResponse response;
+        List<PolicyRule> granted = new ArrayList<>();
         if (!attributes.resourceRequest()) {
             response = nonResource(request, attributes);
         } else if (method.equals("GET") || method.equals("HEAD")) {
@@ -275,7 +294,7 @@ public final class ApiServer implements AutoCloseable {
         } else {
             writes.lock();
             try {
-                response = write(request, user, attributes);
+                response = write(request, user, attributes, granted);
             } finally {
                 if (attributes.apiGroup().equals(Authorizer.RBAC_GROUP)) rbacWrites.incrementAndGet();
                 writes.unlock();
@@ -283,12 +302,13 @@ public final class ApiServer implements AutoCloseable {
         }
         int code = response.code();
         String reason = code >= 400 ? message(response) : "";
-        return record(user, method, uri, attributes, code < 400, response, reason);
+        return record(user, method, uri, attributes, code < 400, response, reason, granted);
     }
 
     private MockResponse record(UserInfo user, String method, String uri, Attributes attributes, boolean allowed,
-                                MockResponse response, String reason) {
-        audit.add(new AuditEvent(Instant.now(), user, method, uri, attributes, allowed, response.code(), reason));
+                                MockResponse response, String reason, List<PolicyRule> granted) {
+        audit.add(new AuditEvent(Instant.now(), user, method, uri, attributes, allowed, response.code(), reason,
+                List.copyOf(granted)));
         return response;
     }
 
@@ -325,7 +345,8 @@ public final class ApiServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ writes
 
-    private MockResponse write(RecordedRequest request, UserInfo user, Attributes a) {
+    /** @param granted gets the rules a Role, ClusterRole or binding written here grants */
+    private MockResponse write(RecordedRequest request, UserInfo user, Attributes a, List<PolicyRule> granted) {
         String method = request.getMethod();
         byte[] body = request.getBody() == null ? new byte[0] : request.getBody().getBytes();
         String contentType = Objects.requireNonNullElse(request.getHeader("Content-Type"), "");
@@ -367,6 +388,7 @@ public final class ApiServer implements AutoCloseable {
         }
         if (candidate != null && candidate.isObject() && a.apiGroup().equals(Authorizer.RBAC_GROUP)
                 && RBAC_RESOURCES.contains(a.resource()) && a.subresource().isEmpty()) {
+            grantedBy(a, candidate).ifPresent(granted::addAll);
             Optional<MockResponse> refused = escalation(user, a, stored, candidate);
             if (refused.isPresent()) return refused.get();
         }
