@@ -9,6 +9,9 @@ import io.taskbatch.master.ProgressListener;
 import io.taskbatch.master.ResultSink;
 import io.taskbatch.queue.amqp.AmqpMasterTransport;
 import io.taskbatch.queue.amqp.BrokerAddress;
+import io.taskbatch.queue.amqp.BrokerWait;
+import io.taskbatch.plan.GoDuration;
+import java.io.PrintWriter;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,10 +37,17 @@ final class BrokerRun {
     static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, Path output, Path stateDir, boolean keepQueues,
                                   ProgressListener listener, Duration progressInterval, QueuesReady onQueuesReady)
             throws IOException, InterruptedException, TimeoutException {
+        return runMaster(batch, broker, BrokerWait.once(), output, stateDir, keepQueues, listener, progressInterval, onQueuesReady);
+    }
+
+    /** As above, waiting for the broker at start as {@code wait} says. */
+    static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, BrokerWait wait, Path output, Path stateDir,
+                                  boolean keepQueues, ProgressListener listener, Duration progressInterval,
+                                  QueuesReady onQueuesReady) throws IOException, InterruptedException, TimeoutException {
         MasterState state = stateDir == null ? null : MasterState.open(stateDir, output, batch.queues().prefix());
         boolean resuming = state != null && state.resuming();
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
-                batch.retryDelays(), MAX_UNCONFIRMED, !resuming, keepQueues);
+                batch.retryDelays(), MAX_UNCONFIRMED, !resuming, keepQueues, wait);
              ResultSink sink = new JsonLinesSink(open(output), output != null)) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
@@ -53,6 +63,26 @@ final class BrokerRun {
             }
             return outcome;
         }
+    }
+
+    /** What {@code --broker-wait} says in its help. */
+    static final String BROKER_WAIT_HELP = "How long to wait for the broker (and a worker for the batch's queues) at start, "
+            + "retrying with back-off from 0.5 s to 10 s: a duration such as 30s or 5m, or forever (default ${DEFAULT-VALUE}).";
+
+    /** The wait {@code --broker-wait} asks for, logging to {@code log}; null after telling {@code err} what is wrong. */
+    static BrokerWait brokerWait(String flag, Logger log, PrintWriter err) {
+        Duration limit;
+        if (flag == null || flag.isBlank() || flag.equalsIgnoreCase("forever")) {
+            limit = null;
+        } else {
+            try {
+                limit = GoDuration.parse(flag.strip());
+            } catch (IllegalArgumentException e) {
+                err.println("--broker-wait: " + e.getMessage());
+                return null;
+            }
+        }
+        return new BrokerWait(limit, log::info);
     }
 
     /** Called once the batch's queues exist: workers may start. */

@@ -2,6 +2,8 @@ package io.taskbatch.cli;
 
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.queue.amqp.BrokerAddress;
+import io.taskbatch.queue.amqp.BrokerWait;
+import org.jboss.logging.Logger;
 import io.taskbatch.worker.TaskHandlers;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.taskbatch.master.ProgressListener;
@@ -29,10 +31,13 @@ import picocli.CommandLine.Spec;
                 "again resumes: it publishes nothing twice and counts nothing twice."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the batch succeeded", "1:the batch failed (failurePolicy exceeded)",
-                "2:invalid manifest or arguments; nothing was run", "3:the broker could not be reached"},
+                "2:invalid manifest or arguments, or the broker refused the credentials (or virtual host, or TLS trust); "
+                        + "nothing was run",
+                "3:the broker could not be reached within --broker-wait"},
         footer = {"%nWith --batch the outcome goes to the TaskBatch's status and the exit code is 0 once the",
                 "batch is decided, either way."})
 public class MasterCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(MasterCommand.class);
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     BatchSource source;
@@ -74,6 +79,9 @@ public class MasterCommand implements Callable<Integer> {
     @Mixin
     BrokerOptions broker;
 
+    @Option(names = "--broker-wait", paramLabel = "DURATION", defaultValue = "forever", description = BrokerRun.BROKER_WAIT_HELP)
+    String brokerWait;
+
     @Inject
     TaskHandlers handlers;
 
@@ -98,14 +106,19 @@ public class MasterCommand implements Callable<Integer> {
         if (address == null) return ExitCodes.INVALID;
         ProgressPrinter.Mode mode = ProgressPrinter.Mode.parse(progress, err);
         if (mode == null) return ExitCodes.INVALID;
+        BrokerWait wait = BrokerRun.brokerWait(brokerWait, LOG, err);
+        if (wait == null) return ExitCodes.INVALID;
         Path results = output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
         ProgressListener listener = new ProgressPrinter(batch.plan().name(), err, mode);
         if (onCluster) listener = listener.andThen(statusWriter(batch, results));
         try {
-            BatchOutcome outcome = BrokerRun.runMaster(batch, address, results, stateDir, keepQueues,
+            BatchOutcome outcome = BrokerRun.runMaster(batch, address, wait, results, stateDir, keepQueues,
                     listener, Duration.ofSeconds(1), () -> { });
             // on a cluster the status tells the outcome; a nonzero exit would only restart the master
             return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+        } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {
+            err.println(e.getMessage());
+            return e instanceof BrokerWait.Refused ? ExitCodes.INVALID : ExitCodes.UNAVAILABLE;
         } catch (IOException | TimeoutException e) {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;

@@ -2,6 +2,7 @@ package io.taskbatch.cli;
 
 import io.taskbatch.queue.amqp.AmqpWorkerTransport;
 import io.taskbatch.queue.amqp.BrokerAddress;
+import io.taskbatch.queue.amqp.BrokerWait;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskHandlers;
 import io.taskbatch.worker.Worker;
@@ -29,8 +30,11 @@ import picocli.CommandLine.Spec;
                 "master says the batch is done. On SIGTERM it stops taking tasks and finishes the running",
                 "ones within --grace; what it still holds goes back to the queue."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:the batch is done", "1:stopped before the batch was done",
-                "2:invalid manifest or arguments", "3:the broker could not be reached"})
+        exitCodeList = {"0:the batch is done (or was over before this worker started)", "1:stopped before the batch was done",
+                "2:invalid manifest or arguments, or the broker refused the credentials (or virtual host, or TLS trust)",
+                "3:the broker or the batch's queues were not there within --broker-wait"},
+        footer = {"%nA worker started before the broker or the master waits for them (see --broker-wait): not being",
+                "there yet is never an error."})
 public class WorkerCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(WorkerCommand.class);
 
@@ -58,6 +62,9 @@ public class WorkerCommand implements Callable<Integer> {
     @Mixin
     BrokerOptions broker;
 
+    @Option(names = "--broker-wait", paramLabel = "DURATION", defaultValue = "forever", description = BrokerRun.BROKER_WAIT_HELP)
+    String brokerWait;
+
     @Inject
     TaskHandlers handlers;
 
@@ -78,21 +85,38 @@ public class WorkerCommand implements Callable<Integer> {
         int slotCount = batch.slots(slots);
         int fixedPrefetch = prefetch != null ? prefetch : batch.plan().spec().getWorkers().getPrefetch();
         String workerName = name != null ? name : hostName() + "/" + ProcessHandle.current().pid();
+        BrokerWait wait = BrokerRun.brokerWait(brokerWait, LOG, err);
+        if (wait == null) return ExitCodes.INVALID;
+        // SIGTERM while waiting: stop waiting (the JVM is going down anyway; do not hold it up)
+        Thread main = Thread.currentThread();
+        Thread onTermWhileWaiting = Thread.ofPlatform().name("taskbatch-sigterm-wait").unstarted(main::interrupt);
+        Runtime.getRuntime().addShutdownHook(onTermWhileWaiting);
         AmqpWorkerTransport transport;
         try {
-            transport = new AmqpWorkerTransport(address, batch.queues(), workerName, fixedPrefetch, batch.plan().taskTimeout());
+            transport = AmqpWorkerTransport.connect(address, batch.queues(), workerName, fixedPrefetch,
+                    batch.plan().taskTimeout(), wait);
+        } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {
+            err.println(e.getMessage());
+            return e instanceof BrokerWait.Refused ? ExitCodes.INVALID : ExitCodes.UNAVAILABLE;
         } catch (IOException | TimeoutException e) {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;
+        } catch (InterruptedException e) {
+            return ExitCodes.FAILED;
         }
         try (transport; TaskExecutor executor = batch.executor(handlers, slotCount)) {
-            while (!transport.awaitQueues(Duration.ofSeconds(10))) {
-                if (transport.finished()) {
+            try {
+                if (!transport.awaitReady(wait, batch.plan().id())) {
                     LOG.infof("batch %s is already over", batch.plan().id());
                     return ExitCodes.SUCCEEDED;
                 }
-                LOG.infof("waiting for the master to declare the queues of %s", batch.plan().id());
+            } catch (BrokerWait.GaveUp e) {
+                err.println(e.getMessage());
+                return ExitCodes.UNAVAILABLE;
+            } catch (InterruptedException e) {
+                return ExitCodes.FAILED;
             }
+            if (!removeHook(onTermWhileWaiting)) return ExitCodes.FAILED;
             Worker worker = new Worker(new Worker.Settings(batch.plan().id(), workerName, slotCount, batch.plan().retry(),
                     batch.plan().taskTimeout()), executor, transport);
             Thread onTerm = Thread.ofPlatform().name("taskbatch-sigterm").unstarted(() -> {
@@ -115,6 +139,16 @@ public class WorkerCommand implements Callable<Integer> {
             }
             worker.close();
             return transport.finished() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+        }
+    }
+
+    /** False when the JVM is already shutting down (SIGTERM came). */
+    private static boolean removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+            return true;
+        } catch (IllegalStateException shuttingDown) {
+            return false;
         }
     }
 

@@ -26,8 +26,9 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
     public InMemoryBroker(int taskCapacity, int deliveryLimit) {
         this.results = new InMemoryQueue<>(Integer.MAX_VALUE, Integer.MAX_VALUE, (r, n) -> { });
         this.tasks = new InMemoryQueue<>(taskCapacity, deliveryLimit,
-                (task, deliveries) -> results.putNow(ResultMessage.dead(task, deliveries,
-                        "delivery limit reached: the worker running it died each time")));
+                (task, deliveries) -> results.putNow(ResultMessage.dead(task, task.attempt() - 1 + deliveries,
+                        "dead: delivery limit reached: the worker running it died each time (delivered " + deliveries
+                                + " times)")));
         this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "taskbatch-retry-timer");
             t.setDaemon(true);

@@ -34,10 +34,14 @@ public record ResultMessage(
         return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, task.attempt(), durationMs, worker, false);
     }
 
-    /** A task dead-lettered by the queue: delivered to workers that all died before answering. */
-    public static ResultMessage dead(TaskMessage task, int deliveries, String reason) {
-        return new ResultMessage(task.id(), task.input(), Status.FAILED, null,
-                "dead: " + reason + " (delivered " + deliveries + " times)", task.attempt(), 0, null, true);
+    /**
+     * A task dead-lettered by the queue (delivered to workers that all died before answering, or malformed).
+     *
+     * @param attempts how often it was run or handed to a worker, in all
+     * @param error    what happened, for the user
+     */
+    public static ResultMessage dead(TaskMessage task, int attempts, String error) {
+        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, attempts, 0, null, true);
     }
 
     public boolean succeeded() {

@@ -51,6 +51,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
     private final AtomicLong nextUnpublishedId = new AtomicLong();
     private final int retryQueues;
     private final boolean keepQueues;
+    private final int deliveryLimit;
 
     /** A result (or dead task) and the channel tag to acknowledge it with. */
     private record Received(ResultMessage result, long tag) implements ResultDelivery {
@@ -62,11 +63,24 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
 
     public AmqpMasterTransport(BrokerAddress broker, BatchQueues queues, int deliveryLimit, List<Duration> retryDelays,
                                int maxUnconfirmed, boolean freshStart, boolean keepQueues) throws IOException, TimeoutException {
+        this(broker, queues, deliveryLimit, retryDelays, maxUnconfirmed, freshStart, keepQueues, BrokerWait.once());
+    }
+
+    /** As above, waiting for the broker as {@code wait} says (interruption ends the wait with an IOException). */
+    public AmqpMasterTransport(BrokerAddress broker, BatchQueues queues, int deliveryLimit, List<Duration> retryDelays,
+                               int maxUnconfirmed, boolean freshStart, boolean keepQueues, BrokerWait wait)
+            throws IOException, TimeoutException {
         this.queues = queues;
+        this.deliveryLimit = deliveryLimit;
         this.retryQueues = retryDelays.size();
         this.keepQueues = keepQueues;
         this.unconfirmedPermits = new Semaphore(maxUnconfirmed);
-        this.connection = broker.connectionFactory().newConnection("taskbatch-master " + queues.prefix());
+        try {
+            this.connection = wait.connect(broker, "taskbatch-master " + queues.prefix());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the broker at " + broker, e);
+        }
         try (Channel setup = connection.createChannel()) {
             if (freshStart) {
                 // a batch starting afresh owns its queues: nothing a previous run left may count
@@ -117,7 +131,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
                 String reason = deadReason(props);
                 try {
                     TaskMessage task = MessageCodec.decodeTask(body);
-                    received.add(new Received(ResultMessage.dead(task, deliveries(props), reason), envelope.getDeliveryTag()));
+                    received.add(new Received(deadResult(task, props, deliveryLimit), envelope.getDeliveryTag()));
                 } catch (MessageCodec.MalformedMessageException e) {
                     // not a task of this batch: nothing to count, keep the tally for the summary
                     malformedDeadLetters.incrementAndGet();
@@ -144,14 +158,45 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
         Object ours = headers.get(BatchQueues.REASON_HEADER);
         if (ours != null) return ours.toString();
         Object first = headers.get("x-first-death-reason");
-        if ("delivery_limit".equals(String.valueOf(first))) {
-            return "delivery limit reached: the worker running it died each time";
-        }
         return first == null ? "dead-lettered" : "dead-lettered (" + first + ")";
     }
 
-    private static int deliveries(AMQP.BasicProperties props) {
+    /**
+     * The result of a task the broker dead-lettered. The dead-lettered copy of a quorum-queue message
+     * carries no {@code x-delivery-count}; its {@code x-death} says why. A quorum queue dead-letters a
+     * message once a return raises its delivery count above the limit, so it was delivered
+     * {@code limit + 1} times, each time to a worker that never answered. Its attempts are those
+     * deliveries plus the attempts that failed before this message was published (a retry is a new message).
+     */
+    static ResultMessage deadResult(TaskMessage task, AMQP.BasicProperties props, int deliveryLimit) {
         Map<String, Object> headers = props.getHeaders();
+        if (headers != null && headers.get(BatchQueues.REASON_HEADER) != null) {
+            return ResultMessage.dead(task, task.attempt(), "dead: " + headers.get(BatchQueues.REASON_HEADER));
+        }
+        boolean limit = "delivery_limit".equals(deathReason(headers));
+        int deliveries = countHeader(headers);
+        if (limit) deliveries = Math.max(deliveries, deliveryLimit + 1);
+        int attempts = task.attempt() - 1 + Math.max(1, deliveries);
+        String error = limit
+                ? "dead: the task's worker died (or lost its connection) " + deliveries + " times while running it; gave up "
+                        + "after the delivery limit (retry.maxAttempts=" + deliveryLimit + ")"
+                : "dead: " + deadReason(props) + (deliveries > 0 ? " after " + deliveries + " deliveries" : "");
+        return ResultMessage.dead(task, attempts, error);
+    }
+
+    /** The reason of the latest death in {@code x-death}, else {@code x-first-death-reason}. */
+    private static String deathReason(Map<String, Object> headers) {
+        if (headers == null) return null;
+        if (headers.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> last
+                && last.get("reason") != null) {
+            return last.get("reason").toString();
+        }
+        Object first = headers.get("x-first-death-reason");
+        return first == null ? null : first.toString();
+    }
+
+    /** The deliveries a header still tells, if any (0 when none does). */
+    private static int countHeader(Map<String, Object> headers) {
         Object count = headers == null ? null : headers.get("x-delivery-count");
         return count instanceof Number n ? n.intValue() + 1 : 0;
     }

@@ -34,6 +34,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private static final Logger LOG = Logger.getLogger(AmqpWorkerTransport.class);
     private static final Duration WATCH_EVERY = Duration.ofMillis(500);
 
+    /** Queues gone this long (no finished marker) mean the batch's queues were deleted: it is over. */
+    private static final Duration GONE_MEANS_OVER = Duration.ofSeconds(30);
+
     private final BatchQueues queues;
     private final Connection connection;
     private final String workerName;
@@ -43,7 +46,11 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private final ExecutorService acker;
     private final Thread watcher;
     private volatile boolean finished;
-    private volatile boolean tasksQueueSeen;
+    // every queue of the batch is declared and up (the ready exchange exists)
+    private volatile boolean ready;
+
+    /** What {@link #look()} saw on the broker. */
+    enum Seen { NOT_YET, READY, FINISHED }
 
     /**
      * @param fixedPrefetch tasks a slot may hold; 0 adapts to the workload
@@ -53,36 +60,85 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
      */
     public AmqpWorkerTransport(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch,
                                Duration maxHold) throws IOException, TimeoutException {
+        this(connect(broker, workerName, BrokerWait.once()), queues, workerName, fixedPrefetch, maxHold);
+    }
+
+    /** Connects to {@code broker}, waiting for it as {@code wait} says. */
+    public static AmqpWorkerTransport connect(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch,
+                                              Duration maxHold, BrokerWait wait) throws IOException, TimeoutException, InterruptedException {
+        return new AmqpWorkerTransport(wait.connect(broker, "taskbatch-worker " + workerName), queues, workerName,
+                fixedPrefetch, maxHold);
+    }
+
+    private static Connection connect(BrokerAddress broker, String workerName, BrokerWait once) throws IOException, TimeoutException {
+        try {
+            return once.connect(broker, "taskbatch-worker " + workerName);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while connecting to the broker", e);
+        }
+    }
+
+    private AmqpWorkerTransport(Connection connection, BatchQueues queues, String workerName, int fixedPrefetch,
+                                Duration maxHold) {
         this.queues = queues;
         this.workerName = workerName;
         this.fixedPrefetch = fixedPrefetch;
         this.maxHoldNanos = maxHold.toNanos();
-        this.connection = broker.connectionFactory().newConnection("taskbatch-worker " + workerName);
+        this.connection = connection;
         this.acker = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("taskbatch-acks").unstarted(r));
-        this.watcher = Thread.ofPlatform().daemon().name("taskbatch-finish-watch").start(this::watchForFinish);
+        this.watcher = Thread.ofPlatform().daemon().name("taskbatch-finish-watch").unstarted(this::watchForFinish);
     }
 
-    /** Waits until the master has declared the batch's queues; false if the batch is already over. */
-    public boolean awaitQueues(Duration timeout) throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!tasksQueueSeen && !finished) {
-            if (System.nanoTime() - end > 0) return false;
-            Thread.sleep(100);
+    /**
+     * Waits, with {@code wait}'s back-off and limit, until the master has declared every queue of the
+     * batch (then watches for its end) or the batch is over.
+     *
+     * @return true when the worker may start; false when the batch is already over
+     * @throws BrokerWait.GaveUp when the wait's limit passed first
+     */
+    public boolean awaitReady(BrokerWait wait, String batchId) throws InterruptedException, BrokerWait.GaveUp {
+        Seen[] seen = {Seen.NOT_YET};
+        boolean done = wait.until(() -> (seen[0] = look()) != Seen.NOT_YET,
+                "waiting for the master to declare the queues of " + batchId + " (" + queues.prefix() + ".*)",
+                () -> seen[0] == Seen.FINISHED ? "batch " + batchId + " is over" : "the queues of " + batchId + " are ready");
+        if (!done) {
+            throw new BrokerWait.GaveUp("the queues of " + batchId + " were not declared within --broker-wait "
+                    + BrokerWait.describe(wait.limit()) + ": is its master running?");
         }
-        return !finished;
+        if (seen[0] == Seen.FINISHED) {
+            finished = true;
+            return false;
+        }
+        ready = true;
+        if (watcher.getState() == Thread.State.NEW) watcher.start();
+        return true;
+    }
+
+    /** Looks once: is the batch over, or all of its queues there? */
+    Seen look() throws IOException, TimeoutException {
+        if (exists(queues.finished(), false)) return Seen.FINISHED;
+        return exists(queues.ready(), true) ? Seen.READY : Seen.NOT_YET;
     }
 
     private void watchForFinish() {
+        long goneSince = 0;
         while (!finished) {
             try {
-                if (exists(queues.finished())) {
+                Seen seen = look();
+                if (seen == Seen.FINISHED) {
                     finished = true;
-                } else if (exists(queues.tasks())) {
-                    tasksQueueSeen = true;
-                } else if (tasksQueueSeen) {
-                    finished = true; // the master deleted the batch's queues
+                } else if (seen == Seen.READY) {
+                    ready = true;
+                    goneSince = 0;
+                } else {
+                    // a master starting afresh deletes and declares the queues again: wait for them;
+                    // gone for good (deleted with the batch) means over
+                    ready = false;
+                    if (goneSince == 0) goneSince = System.nanoTime();
+                    if (System.nanoTime() - goneSince > GONE_MEANS_OVER.toNanos()) finished = true;
                 }
-            } catch (IOException | TimeoutException | ShutdownSignalException e) {
+            } catch (IOException | TimeoutException | ShutdownSignalException | NullPointerException e) {
                 LOG.debugf("cannot look at the batch's queues now (%s); the connection recovers by itself", e.getMessage());
             }
             try {
@@ -94,21 +150,31 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         LOG.debug("the batch is over");
     }
 
-    /** Whether {@code queue} exists, asked on a throwaway channel (a missing queue closes the channel). */
-    private boolean exists(String queue) throws IOException, TimeoutException {
+    /**
+     * Whether {@code name} (a queue, or an exchange) exists, asked on a throwaway channel (a 404 closes
+     * the channel).
+     */
+    private boolean exists(String name, boolean exchange) throws IOException, TimeoutException {
         Channel probe = connection.createChannel();
+        if (probe == null) throw new IOException("no channel available");
         try {
-            probe.queueDeclarePassive(queue);
+            if (exchange) {
+                probe.exchangeDeclarePassive(name);
+            } else {
+                probe.queueDeclarePassive(name);
+            }
             return true;
         } catch (IOException e) {
-            if (e.getCause() instanceof ShutdownSignalException s && !s.isHardError()
-                    && s.getReason() instanceof AMQP.Channel.Close close && close.getReplyCode() == 404) {
-                return false;
-            }
+            if (isNotFound(e)) return false;
             throw e;
         } finally {
             if (probe.isOpen()) probe.close();
         }
+    }
+
+    private static boolean isNotFound(Throwable e) {
+        return e.getCause() instanceof ShutdownSignalException s && !s.isHardError()
+                && s.getReason() instanceof AMQP.Channel.Close close && close.getReplyCode() == AMQP.NOT_FOUND;
     }
 
     @Override
@@ -118,11 +184,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
     @Override
     public TaskInbox openInbox() {
-        try {
-            return new SlotInbox();
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot open a channel to the broker: " + e.getMessage(), e);
-        }
+        return new SlotInbox();
     }
 
     @Override
@@ -139,16 +201,23 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     }
 
     /** A message as the consumer got it, decoded or with the reason it could not be. */
-    private record Incoming(long tag, TaskMessage task, byte[] body, String malformed, int deliveryCount, long receivedNanos) {
+    private record Incoming(Channel channel, long tag, TaskMessage task, byte[] body, String malformed, int deliveryCount,
+                            long receivedNanos) {
     }
 
     /** Published, awaiting its confirm before {@code tag} may be acknowledged. */
     private record Pending(long tag, long publishedNanos) {
     }
 
-    /** One slot's channel, consumer, local buffer and confirms. */
+    /**
+     * One slot's channel, consumer, local buffer and confirms. It subscribes once the batch's queues
+     * are ready, and again if the broker cancelled its consumer (the task queue was deleted and
+     * declared again) or a failed subscription closed its channel: a slot never dies of "not there yet".
+     */
     private final class SlotInbox implements TaskInbox {
-        private final Channel channel;
+        private static final Duration RESUBSCRIBE_EVERY = Duration.ofMillis(500);
+        private volatile Channel channel;
+        private volatile boolean subscribed;
         private final LinkedBlockingQueue<Incoming> buffer = new LinkedBlockingQueue<>();
         // seqNo -> pending ack: added by the slot thread, settled by the confirm listener
         private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
@@ -157,52 +226,80 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private final PrefetchGovernor governor;
         private String consumerTag;
 
-        SlotInbox() throws IOException {
-            channel = connection.createChannel();
-            channel.confirmSelect();
-            channel.addConfirmListener(new ConfirmListener() {
+        SlotInbox() {
+            governor = new PrefetchGovernor(fixedPrefetch, 1);
+            subscribe();
+        }
+
+        private Channel openChannel() throws IOException {
+            Channel ch = connection.createChannel();
+            if (ch == null) throw new IOException("no channel available");
+            ch.confirmSelect();
+            ch.addConfirmListener(new ConfirmListener() {
                 @Override
                 public void handleAck(long seq, boolean multiple) {
-                    confirmed(seq, multiple, true);
+                    confirmed(ch, seq, multiple, true);
                 }
 
                 @Override
                 public void handleNack(long seq, boolean multiple) {
-                    confirmed(seq, multiple, false);
+                    confirmed(ch, seq, multiple, false);
                 }
             });
-            channel.addShutdownListener(cause -> {
+            ch.addShutdownListener(cause -> {
                 // the broker returns every unacknowledged task of this channel to the queue: drop our copies
                 publishLock.lock();
                 try {
                     pending.clear();
                     buffer.clear();
+                    subscribed = false;
                 } finally {
                     publishLock.unlock();
                 }
             });
-            governor = new PrefetchGovernor(fixedPrefetch, 1);
-            consume(governor.current());
+            return ch;
+        }
+
+        /** Consumes the task queue if it is ready; false (quietly) when it is not, to try again later. */
+        private boolean subscribe() {
+            if (!ready || finished) return false;
+            try {
+                if (channel == null || !channel.isOpen()) channel = openChannel();
+                consume(governor.current());
+                return true;
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.debugf("cannot consume the task queue yet (%s); trying again", BrokerAddress.describe(e));
+                return false;
+            }
         }
 
         private void consume(int prefetch) throws IOException {
-            channel.basicQos(prefetch);
-            consumerTag = channel.basicConsume(queues.tasks(), false, new DefaultConsumer(channel) {
+            Channel ch = channel;
+            ch.basicQos(prefetch);
+            consumerTag = ch.basicConsume(queues.tasks(), false, new DefaultConsumer(ch) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
                     Object count = props.getHeaders() == null ? null : props.getHeaders().get("x-delivery-count");
                     int deliveries = count instanceof Number n ? n.intValue() + 1 : 1;
                     try {
-                        buffer.add(new Incoming(envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null, deliveries,
-                                System.nanoTime()));
+                        buffer.add(new Incoming(ch, envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null,
+                                deliveries, System.nanoTime()));
                     } catch (MessageCodec.MalformedMessageException e) {
-                        buffer.add(new Incoming(envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries, System.nanoTime()));
+                        buffer.add(new Incoming(ch, envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries,
+                                System.nanoTime()));
                     }
                 }
+
+                @Override
+                public void handleCancel(String tag) {
+                    // the task queue was deleted under us: subscribe again once it is back
+                    if (tag.equals(consumerTag)) subscribed = false;
+                }
             });
+            subscribed = true;
         }
 
-        private void confirmed(long seq, boolean multiple, boolean ack) {
+        private void confirmed(Channel channel, long seq, boolean multiple, boolean ack) {
             var settled = multiple ? pending.headMap(seq, true) : pending.subMap(seq, true, seq, true);
             List<Long> tags = new ArrayList<>();
             long now = System.nanoTime();
@@ -234,6 +331,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         @Override
         public TaskDelivery take(Duration timeout) throws InterruptedException {
+            if (!subscribed && buffer.isEmpty() && !subscribe()) {
+                Thread.sleep(Math.min(timeout.toMillis(), RESUBSCRIBE_EVERY.toMillis()));
+                return null;
+            }
             int resize = governor.proposal();
             if (resize > 0) resubscribe(resize);
             long end = System.nanoTime() + timeout.toNanos();
@@ -244,7 +345,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     deadLetterMalformed(in);
                 } else if (System.nanoTime() - in.receivedNanos() > maxHoldNanos) {
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
-                    release(in.tag());
+                    release(in);
                 } else {
                     return new AmqpDelivery(this, in, System.nanoTime());
                 }
@@ -254,6 +355,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private void resubscribe(int prefetch) {
             // a running quorum-queue consumer ignores a new basic.qos: consume again under the new limit;
             // deliveries already here stay ours to acknowledge
+            if (!subscribed) return;
             try {
                 channel.basicCancel(consumerTag);
                 consume(prefetch);
@@ -269,15 +371,20 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     .headers(Map.of(BatchQueues.REASON_HEADER, "malformed task message: " + in.malformed(),
                             "x-taskbatch-worker", workerName))
                     .build();
-            publish(queues.dead(), props, in.body(), in.tag());
+            publish(queues.dead(), props, in.body(), in);
         }
 
         /** Publishes, and has {@code taskTag} acknowledged once the broker confirms it. */
-        void publish(String queue, AMQP.BasicProperties props, byte[] body, long taskTag) {
+        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in) {
             publishLock.lock();
             try {
+                Channel channel = in.channel();
+                if (channel != this.channel || !channel.isOpen()) {
+                    LOG.debugf("task %s came on a channel that is gone: the broker delivers it again", in.task() == null ? "?" : in.task().id());
+                    return;
+                }
                 long seq = channel.getNextPublishSeqNo();
-                pending.put(seq, new Pending(taskTag, System.nanoTime()));
+                pending.put(seq, new Pending(in.tag(), System.nanoTime()));
                 try {
                     channel.basicPublish("", queue, props, body);
                 } catch (IOException | ShutdownSignalException e) {
@@ -289,9 +396,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
         }
 
-        void release(long tag) {
+        void release(Incoming in) {
+            if (in.channel() != channel) return; // its channel is gone, and the task went back with it
             try {
-                channel.basicReject(tag, true);
+                in.channel().basicReject(in.tag(), true);
             } catch (IOException | ShutdownSignalException e) {
                 LOG.debugf("release lost with the channel: %s", e.getMessage());
             }
@@ -299,8 +407,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         @Override
         public void close() {
+            Channel channel = this.channel;
+            if (channel == null) return;
             try {
-                if (channel.isOpen()) channel.basicCancel(consumerTag);
+                if (channel.isOpen() && subscribed) channel.basicCancel(consumerTag);
             } catch (IOException | ShutdownSignalException e) {
                 LOG.debugf("cancel: %s", e.getMessage());
             }
@@ -359,20 +469,20 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         @Override
         public void complete(ResultMessage result) {
             settle();
-            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in.tag());
+            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in);
         }
 
         @Override
         public void retry(TaskMessage next, Duration delay) {
             settle();
             // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
-            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in.tag());
+            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in);
         }
 
         @Override
         public void release() {
             settle();
-            inbox.release(in.tag());
+            inbox.release(in);
         }
     }
 }

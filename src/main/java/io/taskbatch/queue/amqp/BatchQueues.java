@@ -19,7 +19,11 @@ import java.util.Locale;
  *   <li>retry.N: holds a task that failed attempt N for that attempt's backoff, then dead-letters it
  *       back onto the task queue;</li>
  *   <li>dead: dead letters (delivery limit reached, malformed messages), read by the master;</li>
- *   <li>finished: exists once the master has declared the batch over.</li>
+ *   <li>finished: exists once the master has declared the batch over;</li>
+ *   <li>ready: an exchange, not a queue, declared last and bound to the task queue: it exists only
+ *       once every queue of the batch is up, and goes away by itself (auto-delete) when the task
+ *       queue is deleted. Workers wait for it: a quorum queue is visible to a passive declare before
+ *       its Raft leader runs, and consuming it then closes the connection (541 INTERNAL_ERROR).</li>
  * </ul>
  */
 public record BatchQueues(String prefix) {
@@ -52,25 +56,24 @@ public record BatchQueues(String prefix) {
         return prefix + ".finished";
     }
 
+    /** The exchange whose existence says "every queue of the batch is declared and up". */
+    public String ready() {
+        return prefix + ".ready";
+    }
+
     /** Where a task that failed attempt {@code failedAttempt} waits before its next attempt. */
     public String retry(int failedAttempt) {
         return prefix + ".retry." + failedAttempt;
     }
 
     /**
-     * Declares every queue of the batch (idempotent: same arguments each time).
+     * Declares every queue of the batch (idempotent: same arguments each time), the task queue last
+     * and then the ready exchange: a quorum queue's declare-ok comes once its leader runs, so when
+     * workers see the exchange, everything they use is there.
      *
      * @param retryDelays the delay after each failed attempt: index 0 is after attempt 1
      */
     public void declare(Channel channel, int deliveryLimit, List<Duration> retryDelays) throws IOException {
-        Map<String, Object> tasks = quorum();
-        tasks.put("x-delivery-limit", deliveryLimit);
-        tasks.put("x-dead-letter-exchange", "");
-        tasks.put("x-dead-letter-routing-key", dead());
-        // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
-        tasks.put("x-dead-letter-strategy", "at-least-once");
-        tasks.put("x-overflow", "reject-publish");
-        channel.queueDeclare(tasks(), true, false, false, tasks);
         channel.queueDeclare(results(), true, false, false, quorum());
         channel.queueDeclare(dead(), true, false, false, quorum());
         for (int i = 0; i < retryDelays.size(); i++) {
@@ -82,6 +85,17 @@ public record BatchQueues(String prefix) {
             retry.put("x-overflow", "reject-publish");
             channel.queueDeclare(retry(i + 1), true, false, false, retry);
         }
+        Map<String, Object> tasks = quorum();
+        tasks.put("x-delivery-limit", deliveryLimit);
+        tasks.put("x-dead-letter-exchange", "");
+        tasks.put("x-dead-letter-routing-key", dead());
+        // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
+        tasks.put("x-dead-letter-strategy", "at-least-once");
+        tasks.put("x-overflow", "reject-publish");
+        channel.queueDeclare(tasks(), true, false, false, tasks);
+        // auto-delete: deleting the task queue removes the binding, and with it the exchange
+        channel.exchangeDeclare(ready(), "direct", true, true, Map.of());
+        channel.queueBind(tasks(), ready(), tasks());
     }
 
     /** Marks the batch over; the marker disappears by itself an hour after its last use. */
