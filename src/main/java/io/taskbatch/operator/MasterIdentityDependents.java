@@ -10,7 +10,10 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
+import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.taskbatch.api.TaskBatch;
 import java.util.ArrayList;
@@ -47,8 +50,10 @@ public final class MasterIdentityDependents {
         return rules;
     }
 
+    /** Created once and never changed (its name is all there is to it): no update, so no {@code update} verb. */
     @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
-    public static class Account extends CRUDKubernetesDependentResource<ServiceAccount, TaskBatch> {
+    public static class Account extends KubernetesDependentResource<ServiceAccount, TaskBatch>
+            implements Creator<ServiceAccount, TaskBatch>, GarbageCollected<TaskBatch> {
         public Account() {
             super(ServiceAccount.class);
         }
@@ -61,6 +66,7 @@ public final class MasterIdentityDependents {
         }
     }
 
+    /** Kept as desired: a Role edited by hand (or by a changed spec) is put back. */
     @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
     public static class MasterRole extends CRUDKubernetesDependentResource<Role, TaskBatch> {
         public MasterRole() {
@@ -75,8 +81,10 @@ public final class MasterIdentityDependents {
         }
     }
 
+    /** Created once: its roleRef cannot change, and its subject is the Account's fixed name. */
     @KubernetesDependent(informer = @Informer(labelSelector = BatchLabels.MANAGED_SELECTOR))
-    public static class Binding extends CRUDKubernetesDependentResource<RoleBinding, TaskBatch> {
+    public static class Binding extends KubernetesDependentResource<RoleBinding, TaskBatch>
+            implements Creator<RoleBinding, TaskBatch>, GarbageCollected<TaskBatch> {
         public Binding() {
             super(RoleBinding.class);
         }

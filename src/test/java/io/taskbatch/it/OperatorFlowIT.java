@@ -1,24 +1,33 @@
 package io.taskbatch.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.queue.amqp.BatchQueues;
+import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.testing.ApiServer;
+import io.taskbatch.testing.Authorizer;
 import io.taskbatch.testing.ApiServerResource;
 import io.taskbatch.testing.InjectApiServer;
 import io.taskbatch.testing.Kubelet;
 import io.taskbatch.testing.MockCluster;
 import io.taskbatch.testing.PodProcess;
+import io.taskbatch.testing.PrinterColumns;
 import io.taskbatch.testing.RabbitExtension;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -34,7 +43,10 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -45,7 +57,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @QuarkusTest
 @QuarkusTestResource(value = ApiServerResource.class, restrictToAnnotatedClass = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorFlowIT {
+    static final String OPERATOR = "taskbatch-operator";
+    static final String OPERATOR_USER = "system:serviceaccount:taskbatch-system:" + OPERATOR;
     static final Duration BATCH = Duration.ofMinutes(3);
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -198,6 +213,20 @@ class OperatorFlowIT {
         assertThat(kubelet.allPods("squares-master")).singleElement().satisfies(p -> assertThat(p.apiAccess()).isTrue());
         // workers exit 0 once the master declares the batch over, so their Job completes
         await().atMost(Duration.ofSeconds(60)).until(() -> kubelet.pods("squares-workers").isEmpty());
+        // what `kubectl get tb` prints once it is over: no worker wanted, none left
+        await().atMost(Duration.ofSeconds(30)).until(() -> "0/0".equals(PrinterColumns.of(get("squares")).get("WORKERS")));
+        assertThat(PrinterColumns.of(get("squares"))).containsEntry("PHASE", "Succeeded").containsEntry("DONE", "3000/3000")
+                .containsEntry("FAILED", "0").containsEntry("WORKERS", "0/0").hasEntrySatisfying("RATE", r -> assertThat(r).endsWith("/s"));
+
+        // a master Role edited by hand is put back as the batch needs it
+        Role role = client.rbac().roles().inNamespace(ns).withName("squares-master").get();
+        List<PolicyRule> wanted = role.getRules();
+        client.rbac().roles().inNamespace(ns).withName("squares-master").edit(r -> {
+            r.getRules().get(0).setResourceNames(List.of("someone-else"));
+            return r;
+        });
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                client.rbac().roles().inNamespace(ns).withName("squares-master").get().getRules().equals(wanted));
     }
 
     @Test
@@ -307,5 +336,194 @@ class OperatorFlowIT {
         assertThat(done.getStatus().getTotal()).isEqualTo(1500);
         List<JsonNode> results = parse(client.configMaps().inNamespace(ns).withName("resume-results").get().getData().get("results.jsonl"));
         assertEveryIdOnce(results, 1500);
+    }
+
+    @Test
+    void suspendStopsTheWorkersAndResumeFinishesWithExactCounts() throws IOException {
+        String items = IntStream.range(0, 3000).mapToObj(i -> "\"20\"").collect(Collectors.joining(", "));
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: pause
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    builtin: sleep
+                  workers: {replicas: 2, cpu: "1", concurrency: 4}
+                """.formatted(items));
+        awaitSucceeded("pause", 200);
+        setSuspend("pause", true);
+        await().atMost(BATCH).until(() -> "Suspended".equals(get("pause").getStatus().getPhase())
+                && kubelet.pods("pause-workers").isEmpty());
+        Job workers = client.batch().v1().jobs().inNamespace(ns).withName("pause-workers").get();
+        assertThat(workers.getSpec().getSuspend()).isTrue();
+        assertThat(jobCondition(workers, "Suspended")).isEqualTo("True");
+        assertThat(kubelet.pods("pause-master")).as("the master keeps its ledger").hasSize(1);
+        // the master counts what the stopping workers finished and reports it within a second or two
+        long held = settledSucceeded("pause");
+        sleep(Duration.ofSeconds(3));
+        assertThat(get("pause").getStatus().getSucceeded()).as("no worker runs while suspended").isEqualTo(held).isLessThan(3000);
+        assertThat(PrinterColumns.of(get("pause"))).containsEntry("PHASE", "Suspended");
+
+        setSuspend("pause", false);
+        TaskBatch done = waitComplete("pause");
+        assertThat(done.getStatus().getSucceeded()).isEqualTo(3000);
+        assertThat(done.getStatus().getFailed()).isZero();
+        workers = client.batch().v1().jobs().inNamespace(ns).withName("pause-workers").get();
+        assertThat(workers.getSpec().getSuspend()).as("the worker Job is resumed").isFalse();
+        assertThat(jobCondition(workers, "Suspended")).isEqualTo("False");
+        assertEveryIdOnce(parse(client.configMaps().inNamespace(ns).withName("pause-results").get().getData()
+                .get("results.jsonl")), 3000);
+        assertThat(events("pause")).contains("Suspended", "Resumed", "Completed");
+        await().atMost(Duration.ofSeconds(60)).until(() -> "0/0".equals(PrinterColumns.of(get("pause")).get("WORKERS")));
+    }
+
+    /**
+     * TTL deletion with the operator's ClusterRole short of {@code delete} on taskbatches: the API server's 403
+     * shows in the batch's status ({@code Reconciled=False}) and nothing is deleted; with the verb back, the batch
+     * goes, its queues with it, and one Expired event says so.
+     */
+    @Test
+    void ttlDeletesAFinishedBatchAndItsQueuesAndAMissingVerbShowsInTheStatus() throws Exception {
+        ClusterRole granted = client.rbac().clusterRoles().withName(OPERATOR).get();
+        ClusterRole withoutDelete = client.rbac().clusterRoles().withName(OPERATOR).get();
+        withoutDelete.getRules().stream().filter(r -> r.getResources().contains("taskbatches"))
+                .forEach(r -> r.setVerbs(r.getVerbs().stream().filter(v -> !v.equals("delete")).toList()));
+        client.rbac().clusterRoles().resource(withoutDelete).update();
+        TaskBatch batch;
+        try {
+            batch = MockCluster.create(client, ns, """
+                    apiVersion: taskbatch.io/v1alpha1
+                    kind: TaskBatch
+                    metadata:
+                      name: brief
+                    spec:
+                      tasks:
+                        range: {from: 1, to: 50}
+                      run:
+                        builtin: square
+                      workers: {replicas: 1, cpu: "1"}
+                      ttlSecondsAfterFinished: 1
+                    """);
+            waitComplete("brief");
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                Condition reconciled = conditionOf(get("brief"), "Reconciled");
+                return reconciled != null && "False".equals(reconciled.getStatus());
+            });
+            assertThat(conditionOf(get("brief"), "Reconciled").getMessage()).isEqualTo("taskbatches.taskbatch.io \"brief\" is "
+                    + "forbidden: User \"" + OPERATOR_USER + "\" cannot delete resource \"taskbatches\" in API group "
+                    + "\"taskbatch.io\" in the namespace \"" + ns + "\"");
+            assertThat(get("brief")).as("not deleted without the verb").isNotNull();
+            assertThat(events("brief")).doesNotContain("Expired");
+        } finally {
+            granted.getMetadata().setResourceVersion(null);
+            client.rbac().clusterRoles().resource(granted).update();
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> get("brief") == null);
+        assertThat(events("brief")).containsOnlyOnce("Expired");
+        BatchQueues queues = BatchQueues.of(ns, "brief", batch.getMetadata().getUid());
+        try (var c = BrokerAddress.of(RABBIT.node().amqpUri()).connectionFactory().newConnection()) {
+            for (String q : List.of(queues.tasks(), queues.results(), queues.dead(), queues.finished())) {
+                var ch = c.createChannel();
+                assertThatThrownBy(() -> ch.queueDeclarePassive(q)).as(q + " is deleted with its batch")
+                        .hasStackTraceContaining("NOT_FOUND");
+            }
+        }
+    }
+
+    /**
+     * Every request of the operator and of each master was allowed, and each verb their Roles grant was needed: with
+     * any one removed, the API server refuses a request the flows above made (or the operator could no longer grant
+     * the master's Role), with its 403 text. Runs last, over what the other tests did.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void everyRequestWasAllowedAndEveryVerbOfTheRolesWasNeeded() {
+        // refused on purpose: the TTL test takes the operator's delete away for a while
+        List<ApiServer.AuditEvent> refused = apiServer.audit(e -> !e.allowed() && e.code() == 403
+                && (e.username().equals(OPERATOR_USER) || e.username().endsWith("-master"))
+                && !(e.verb().equals("delete") && e.name().equals("brief")));
+
+        Authorizer.Policy policy = apiServer.policy();
+        List<String> unneeded = new ArrayList<>();
+        List<PolicyRule> operatorRules = policy.rulesOf("ClusterRole", null, OPERATOR).orElseThrow();
+        for (int i = 0; i < operatorRules.size(); i++) {
+            for (String verb : operatorRules.get(i).getVerbs()) {
+                List<ApiServer.AuditEvent> broken = apiServer.refusedUnder(policy.withoutVerb("ClusterRole", null, OPERATOR, i, verb));
+                if (broken.isEmpty()) unneeded.add("ClusterRole " + OPERATOR + " " + describe(operatorRules.get(i), verb));
+            }
+        }
+        List<Role> masterRoles = client.rbac().roles().inAnyNamespace().list().getItems().stream()
+                .filter(r -> r.getMetadata().getNamespace().startsWith("flow-") && r.getMetadata().getName().endsWith("-master"))
+                .toList();
+        assertThat(masterRoles).as("the flows made master Roles").isNotEmpty();
+        Set<String> masterGrants = new java.util.TreeSet<>();
+        Set<String> masterNeeded = new java.util.TreeSet<>();
+        for (Role role : masterRoles) {
+            List<PolicyRule> rules = role.getRules();
+            for (int i = 0; i < rules.size(); i++) {
+                for (String verb : rules.get(i).getVerbs()) {
+                    String grant = describe(rules.get(i).toBuilder().withResourceNames().build(), verb);
+                    masterGrants.add(grant);
+                    var without = policy.withoutVerb("Role", role.getMetadata().getNamespace(), role.getMetadata().getName(), i, verb);
+                    if (!apiServer.refusedUnder(without).isEmpty()) masterNeeded.add(grant);
+                }
+            }
+        }
+        masterGrants.removeAll(masterNeeded);
+        masterGrants.forEach(g -> unneeded.add("the master Role " + g));
+        assertThat(refused).as("requests the API server refused").isEmpty();
+        assertThat(unneeded).as("verbs no request of the flows needed: drop them, or add the flow that needs them").isEmpty();
+    }
+
+    static String describe(PolicyRule rule, String verb) {
+        return verb + " " + rule.getApiGroups() + " " + rule.getResources()
+                + (rule.getResourceNames() == null || rule.getResourceNames().isEmpty() ? "" : " " + rule.getResourceNames());
+    }
+
+    /** The succeeded count once the master has reported the same number twice, two seconds apart. */
+    long settledSucceeded(String name) {
+        long[] last = {-1};
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+            long now = get(name).getStatus().getSucceeded();
+            boolean same = now == last[0];
+            last[0] = now;
+            return same;
+        });
+        return last[0];
+    }
+
+    void setSuspend(String name, boolean suspend) {
+        client.resources(TaskBatch.class).inNamespace(ns).withName(name).edit(b -> {
+            b.getSpec().setSuspend(suspend);
+            return b;
+        });
+    }
+
+    static String jobCondition(Job job, String type) {
+        if (job.getStatus() == null || job.getStatus().getConditions() == null) return null;
+        return job.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).map(c -> c.getStatus())
+                .findFirst().orElse(null);
+    }
+
+    static Condition conditionOf(TaskBatch b, String type) {
+        if (b == null || b.getStatus() == null || b.getStatus().getConditions() == null) return null;
+        return b.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    List<String> events(String batch) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> batch.equals(e.getInvolvedObject().getName())).map(e -> e.getReason()).toList();
+    }
+
+    static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 }

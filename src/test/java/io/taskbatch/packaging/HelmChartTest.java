@@ -66,24 +66,6 @@ class HelmChartTest {
     /** The bundled RabbitMQ's URI: user, a generated password of 24 letters and digits, the Service. */
     static final Pattern BUNDLED_URI = Pattern.compile("amqp://taskbatch:([A-Za-z0-9]{24})@taskbatch-rabbitmq\\.tb-system\\.svc:5672");
 
-    /**
-     * The operator's permissions, as the contract lists them: (API group, resource) → verbs. Why
-     * each exists is commented in templates/rbac.yaml.
-     */
-    static final Map<String, Set<String>> CONTRACT_RULES = new TreeMap<>(Map.ofEntries(
-            Map.entry("taskbatch.io/taskbatches", Set.of("get", "list", "watch", "patch", "update")),
-            Map.entry("taskbatch.io/taskbatches/status", Set.of("get", "patch", "update")),
-            Map.entry("taskbatch.io/taskbatches/finalizers", Set.of("update")),
-            Map.entry("batch/jobs", Set.of("get", "list", "watch", "create", "update", "patch", "delete")),
-            Map.entry("/serviceaccounts", Set.of("get", "list", "watch", "create", "update", "patch", "delete")),
-            Map.entry("/configmaps", Set.of("get", "list", "watch", "create", "update", "patch", "delete")),
-            Map.entry("rbac.authorization.k8s.io/roles", Set.of("get", "list", "watch", "create", "update", "patch", "delete")),
-            Map.entry("rbac.authorization.k8s.io/rolebindings", Set.of("get", "list", "watch", "create", "update", "patch", "delete")),
-            Map.entry("/secrets", Set.of("get")),
-            Map.entry("/events", Set.of("create", "patch")),
-            Map.entry("/nodes", Set.of("get", "list", "watch")),
-            Map.entry("apiextensions.k8s.io/customresourcedefinitions", Set.of("get", "list"))));
-
     @TempDir
     static Path tmp;
     static ChartRenderer helm;
@@ -269,11 +251,23 @@ class HelmChartTest {
         assertThat(r.one(Secret.class, "taskbatch-broker").getData()).containsKey("uri");
     }
 
+    /** The chart's ClusterRole grants what k8s/operator's does (the one OperatorFlowIT proves under RBAC), rule for rule. */
     @Test
-    void theClusterRoleGrantsExactlyTheContractsRules() throws IOException {
+    void theClusterRoleGrantsWhatTheManifestsClusterRoleGrants() throws IOException {
         ClusterRole role = render(Render.of(CHART)).one(ClusterRole.class, "taskbatch");
+        ClusterRole manifests = null;
+        for (JsonNode doc : YAML.readValues(YAML.createParser(Path.of("k8s/operator/10-rbac.yaml").toFile()), JsonNode.class).readAll()) {
+            if ("ClusterRole".equals(doc.path("kind").asText())) manifests = KUBE.convertValue(doc, ClusterRole.class);
+        }
+        assertThat(manifests).as("k8s/operator/10-rbac.yaml has the ClusterRole").isNotNull();
+        assertThat(grants(role.getRules())).isEqualTo(grants(manifests.getRules()));
+        ManifestsTest.assertEachRuleCommented(Files.readAllLines(CHART.resolve("templates/rbac.yaml")), "templates/rbac.yaml");
+    }
+
+    /** (API group/resource) to its verbs, each pair granted by one rule only. */
+    static Map<String, Set<String>> grants(List<PolicyRule> rules) {
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (PolicyRule rule : role.getRules()) {
+        for (PolicyRule rule : rules) {
             assertThat(rule.getResourceNames()).as("no rule is limited to names").isNullOrEmpty();
             assertThat(rule.getNonResourceURLs()).isNullOrEmpty();
             for (String group : rule.getApiGroups()) {
@@ -283,7 +277,7 @@ class HelmChartTest {
                 }
             }
         }
-        assertThat(granted).isEqualTo(CONTRACT_RULES);
+        return granted;
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -84,10 +85,13 @@ public final class ApiServer implements AutoCloseable {
 
     /**
      * One request: who sent it, what it asked, whether it was allowed, the HTTP code and the refusal's message;
-     * for a write of a Role, ClusterRole or binding, the rules it grants (what the escalation check held it to).
+     * for a write of a Role, ClusterRole or binding, the rules it grants (what the escalation check held it to);
+     * the further authorizations admission asked for (owner references: delete on the object, update on the
+     * owner's finalizers).
      */
     public record AuditEvent(Instant time, UserInfo user, String method, String uri, Attributes attributes,
-                             boolean allowed, int code, String reason, List<PolicyRule> granted) {
+                             boolean allowed, int code, String reason, List<PolicyRule> granted,
+                             List<Attributes> admissionChecks) {
         public String username() {
             return user == null ? "" : user.name();
         }
@@ -222,6 +226,7 @@ public final class ApiServer implements AutoCloseable {
         return audit.stream().filter(AuditEvent::allowed).filter(e -> e.user() != null)
                 .filter(e -> !e.user().groups().contains(Authorizer.MASTERS))
                 .filter(e -> !Authorizer.authorize(other, e.user(), e.attributes()).allowed()
+                        || e.admissionChecks().stream().anyMatch(c -> !Authorizer.authorize(other, e.user(), c).allowed())
                         || !e.granted().isEmpty() && !Authorizer.escalationAuthorized(other, e.user(), e.attributes())
                         && Authorizer.confirmNoEscalation(other, e.user(), e.namespace(), e.granted()).isPresent())
                 .toList();
@@ -276,17 +281,18 @@ public final class ApiServer implements AutoCloseable {
         Identity identity = authenticate(request.getHeader("Authorization"));
         if (identity == null) {
             return record(null, method, uri, attributes, false,
-                    status(401, "Unauthorized", "Unauthorized", null, null, null), "Unauthorized", List.of());
+                    status(401, "Unauthorized", "Unauthorized", null, null, null), "Unauthorized", List.of(), List.of());
         }
         UserInfo user = identity.user();
         Decision decision = user.groups().contains(Authorizer.MASTERS) ? new Decision(true, "")
                 : Authorizer.authorize(policy(), user, attributes);
         if (!decision.allowed()) {
             String message = Authorizer.forbiddenStatusMessage(user, attributes, decision.reason());
-            return record(user, method, uri, attributes, false, forbidden(attributes, message), message, List.of());
+            return record(user, method, uri, attributes, false, forbidden(attributes, message), message, List.of(), List.of());
         }
         MockResponse response;
         List<PolicyRule> granted = new ArrayList<>();
+        List<Attributes> admissionChecks = new ArrayList<>();
         if (!attributes.resourceRequest()) {
             response = nonResource(request, attributes);
         } else if (method.equals("GET") || method.equals("HEAD")) {
@@ -294,7 +300,7 @@ public final class ApiServer implements AutoCloseable {
         } else {
             writes.lock();
             try {
-                response = write(request, user, attributes, granted);
+                response = write(request, user, attributes, granted, admissionChecks);
             } finally {
                 if (attributes.apiGroup().equals(Authorizer.RBAC_GROUP)) rbacWrites.incrementAndGet();
                 writes.unlock();
@@ -302,13 +308,14 @@ public final class ApiServer implements AutoCloseable {
         }
         int code = response.code();
         String reason = code >= 400 ? message(response) : "";
-        return record(user, method, uri, attributes, code < 400, response, reason, granted);
+        return record(user, method, uri, attributes, code < 400, response, reason, granted, admissionChecks);
     }
 
     private MockResponse record(UserInfo user, String method, String uri, Attributes attributes, boolean allowed,
-                                MockResponse response, String reason, List<PolicyRule> granted) {
+                                MockResponse response, String reason, List<PolicyRule> granted,
+                                List<Attributes> admissionChecks) {
         audit.add(new AuditEvent(Instant.now(), user, method, uri, attributes, allowed, response.code(), reason,
-                List.copyOf(granted)));
+                List.copyOf(granted), List.copyOf(admissionChecks)));
         return response;
     }
 
@@ -345,8 +352,12 @@ public final class ApiServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ writes
 
-    /** @param granted gets the rules a Role, ClusterRole or binding written here grants */
-    private MockResponse write(RecordedRequest request, UserInfo user, Attributes a, List<PolicyRule> granted) {
+    /**
+     * @param granted         gets the rules a Role, ClusterRole or binding written here grants
+     * @param admissionChecks gets the further authorizations admission asked for
+     */
+    private MockResponse write(RecordedRequest request, UserInfo user, Attributes a, List<PolicyRule> granted,
+                               List<Attributes> admissionChecks) {
         String method = request.getMethod();
         byte[] body = request.getBody() == null ? new byte[0] : request.getBody().getBytes();
         String contentType = Objects.requireNonNullElse(request.getHeader("Content-Type"), "");
@@ -385,6 +396,10 @@ public final class ApiServer implements AutoCloseable {
             }
         } catch (IOException e) {
             return status(400, "BadRequest", "the body of the request could not be read: " + e.getMessage(), null, null, null);
+        }
+        if (candidate != null && candidate.isObject() && a.subresource().isEmpty()) {
+            Optional<MockResponse> refused = ownerReferences(user, a, stored, candidate, admissionChecks);
+            if (refused.isPresent()) return refused.get();
         }
         if (candidate != null && candidate.isObject() && a.apiGroup().equals(Authorizer.RBAC_GROUP)
                 && RBAC_RESOURCES.contains(a.resource()) && a.subresource().isEmpty()) {
@@ -438,6 +453,61 @@ public final class ApiServer implements AutoCloseable {
             if (v.path("name").asText().equals(a.apiVersion())) return v.path("subresources").has("status");
         }
         return false;
+    }
+
+    /**
+     * The OwnerReferencesPermissionEnforcement admission plugin (on by default in OpenShift and many hardened
+     * clusters): changing an object's ownerReferences needs {@code delete} on the object, and a new reference
+     * with {@code blockOwnerDeletion} needs {@code update} on the owner's {@code finalizers} subresource. Owners
+     * are resolved through the CRDs stored here; references to built-in kinds are not checked.
+     */
+    private Optional<MockResponse> ownerReferences(UserInfo user, Attributes a, JsonNode stored, JsonNode candidate,
+                                                   List<Attributes> checks) {
+        if (user.groups().contains(Authorizer.MASTERS)) return Optional.empty();
+        Set<JsonNode> before = new java.util.HashSet<>();
+        if (stored != null) stored.path("metadata").path("ownerReferences").forEach(before::add);
+        Set<JsonNode> after = new java.util.HashSet<>();
+        candidate.path("metadata").path("ownerReferences").forEach(after::add);
+        if (before.equals(after)) return Optional.empty();
+        String name = candidate.path("metadata").path("name").asText(a.name());
+        Policy p = policy();
+        Attributes delete = new Attributes(true, "delete", a.apiGroup(), a.apiVersion(), a.resource(), "", a.namespace(), name, "");
+        checks.add(delete);
+        Decision canDelete = Authorizer.authorize(p, user, delete);
+        if (!canDelete.allowed()) {
+            return Optional.of(status(403, "Forbidden", Authorizer.newForbiddenMessage(a.apiGroup(), a.resource(), name,
+                    "cannot set an ownerRef on a resource you can't delete: " + canDelete.reason() + ", <nil>"),
+                    name, a.apiGroup(), a.resource()));
+        }
+        for (JsonNode ref : after) {
+            if (before.contains(ref) || !ref.path("blockOwnerDeletion").asBoolean(false)) continue;
+            String apiVersion = ref.path("apiVersion").asText();
+            String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
+            String version = apiVersion.substring(apiVersion.indexOf('/') + 1);
+            Optional<String> plural = customResourcePlural(group, ref.path("kind").asText());
+            if (plural.isEmpty()) continue;
+            Attributes finalizers = new Attributes(true, "update", group, version, plural.get(), "finalizers", a.namespace(),
+                    ref.path("name").asText(), "");
+            checks.add(finalizers);
+            Decision canBlock = Authorizer.authorize(p, user, finalizers);
+            if (!canBlock.allowed()) {
+                return Optional.of(status(403, "Forbidden", Authorizer.newForbiddenMessage(a.apiGroup(), a.resource(), name,
+                        "cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on: "
+                                + canBlock.reason() + ", <nil>"), name, a.apiGroup(), a.resource()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<String> customResourcePlural(String group, String kind) {
+        if (!group.contains(".")) return Optional.empty();
+        for (CustomResourceDefinition crd : items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                CustomResourceDefinition.class)) {
+            if (crd.getSpec().getGroup().equals(group) && crd.getSpec().getNames().getKind().equals(kind)) {
+                return Optional.of(crd.getSpec().getNames().getPlural());
+            }
+        }
+        return Optional.empty();
     }
 
     /** The escalation checks of the RBAC registry on a Role, ClusterRole or binding about to be stored. */
