@@ -121,10 +121,12 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         TaskBatchStatus after = BatchStatusAggregator.aggregate(
                 new BatchStatusAggregator.Observed(batch, invalid, master, workers, Instant.now()));
         recordTransitions(batch, before, after, invalid, sizing);
+        // every step before the status write: Reconciled=True is written only when all of them went through
+        UpdateControl<TaskBatch> next = invalid != null ? UpdateControl.noUpdate()
+                : BatchStatusAggregator.finished(after.getPhase()) ? expireWhenDue(batch, after)
+                : UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
         writeStatus(batch, after);
-        if (invalid != null) return UpdateControl.noUpdate();
-        if (BatchStatusAggregator.finished(after.getPhase())) return expireWhenDue(batch, after);
-        return UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
+        return next;
     }
 
     private void writeStatus(TaskBatch batch, TaskBatchStatus status) {

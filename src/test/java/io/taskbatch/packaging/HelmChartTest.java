@@ -492,10 +492,10 @@ class HelmChartTest {
                     .as("README documents %s, which values.yaml does not have", path).isTrue();
         }
         assertThat(readme).contains("helm install", "helm upgrade", "helm uninstall", "helm test",
-                "kubectl apply -f crds/", "kubectl delete pvc");
+                "kubectl apply --server-side --force-conflicts -f crds/", "kubectl delete pvc");
         String upgrade = readme.substring(readme.indexOf("## Upgrad"));
         upgrade = upgrade.substring(0, upgrade.indexOf("\n## ", 3) < 0 ? upgrade.length() : upgrade.indexOf("\n## ", 3));
-        assertThat(upgrade.indexOf("kubectl apply -f crds/")).as("the upgrade section applies the CRD before helm upgrade")
+        assertThat(upgrade.indexOf("kubectl apply --server-side --force-conflicts -f crds/")).as("the upgrade section applies the CRD before helm upgrade")
                 .isNotNegative().isLessThan(upgrade.indexOf("helm upgrade"));
     }
 
