@@ -231,25 +231,11 @@ class OperatorFlowIT {
 
     @Test
     void aWorkerKilledMidBatchLosesNothingAndCountsNothingTwice() throws IOException {
-        String items = IntStream.range(0, 2000).mapToObj(i -> "\"10\"").collect(Collectors.joining(", "));
-        MockCluster.create(client, ns, """
-                apiVersion: taskbatch.io/v1alpha1
-                kind: TaskBatch
-                metadata:
-                  name: sleepy
-                spec:
-                  tasks:
-                    items: [%s]
-                  run:
-                    builtin: sleep
-                  workers:
-                    replicas: 2
-                    cpu: "1"
-                    concurrency: 4
+        sleepBatch("sleepy", 2000, 10, """
                   results:
                     claimName: out
                     path: sleepy/results.jsonl
-                """.formatted(items));
+                """);
         awaitSucceeded("sleepy", 200);
         PodProcess victim = kubelet.pods("sleepy-workers").get(0);
         long before = get("sleepy").getStatus().getSucceeded();
@@ -312,19 +298,7 @@ class OperatorFlowIT {
 
     @Test
     void theMasterKilledMidBatchResumesFromItsCheckpoint() throws IOException {
-        String items = IntStream.range(0, 1500).mapToObj(i -> "\"10\"").collect(Collectors.joining(", "));
-        MockCluster.create(client, ns, """
-                apiVersion: taskbatch.io/v1alpha1
-                kind: TaskBatch
-                metadata:
-                  name: resume
-                spec:
-                  tasks:
-                    items: [%s]
-                  run:
-                    builtin: sleep
-                  workers: {replicas: 2, cpu: "1", concurrency: 4}
-                """.formatted(items));
+        sleepBatch("resume", 1500, 10, "");
         awaitSucceeded("resume", 200);
         PodProcess master = kubelet.pods("resume-master").get(0);
         kubelet.kill(master);
@@ -340,19 +314,7 @@ class OperatorFlowIT {
 
     @Test
     void suspendStopsTheWorkersAndResumeFinishesWithExactCounts() throws IOException {
-        String items = IntStream.range(0, 3000).mapToObj(i -> "\"20\"").collect(Collectors.joining(", "));
-        MockCluster.create(client, ns, """
-                apiVersion: taskbatch.io/v1alpha1
-                kind: TaskBatch
-                metadata:
-                  name: pause
-                spec:
-                  tasks:
-                    items: [%s]
-                  run:
-                    builtin: sleep
-                  workers: {replicas: 2, cpu: "1", concurrency: 4}
-                """.formatted(items));
+        sleepBatch("pause", 3000, 20, "");
         awaitSucceeded("pause", 200);
         setSuspend("pause", true);
         await().atMost(BATCH).until(() -> "Suspended".equals(get("pause").getStatus().getPhase())
@@ -481,6 +443,23 @@ class OperatorFlowIT {
     static String describe(PolicyRule rule, String verb) {
         return verb + " " + rule.getApiGroups() + " " + rule.getResources()
                 + (rule.getResourceNames() == null || rule.getResourceNames().isEmpty() ? "" : " " + rule.getResourceNames());
+    }
+
+    /** {@code count} sleep tasks of {@code millis} ms each on 2 workers of 4 slots; {@code extraSpec}: more spec lines. */
+    void sleepBatch(String name, int count, int millis, String extraSpec) {
+        String items = IntStream.range(0, count).mapToObj(i -> "\"" + millis + "\"").collect(Collectors.joining(", "));
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: %s
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    builtin: sleep
+                  workers: {replicas: 2, cpu: "1", concurrency: 4}
+                %s""".formatted(name, items, extraSpec));
     }
 
     /** The succeeded count once the master has reported the same number twice, two seconds apart. */
