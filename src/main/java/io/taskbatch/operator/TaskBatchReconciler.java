@@ -131,8 +131,11 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
 
     private void writeStatus(TaskBatch batch, TaskBatchStatus status) {
         var fields = OwnedStatusFields.of(status, TaskBatchStatus.OPERATOR_FIELDS);
-        if (!fields.changeNothingIn(batch.getStatus())) {
+        if (fields.changeNothingIn(batch.getStatus())) return;
+        try {
             fields.writeTo(client, batch.getMetadata().getNamespace(), batch.getMetadata().getName());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) throw e; // gone (ttlSecondsAfterFinished, a user's delete): nothing left to tell
         }
     }
 

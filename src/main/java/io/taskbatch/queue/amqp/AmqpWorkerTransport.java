@@ -138,7 +138,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     if (goneSince == 0) goneSince = System.nanoTime();
                     if (System.nanoTime() - goneSince > GONE_MEANS_OVER.toNanos()) finished = true;
                 }
-            } catch (IOException | TimeoutException | ShutdownSignalException | NullPointerException e) {
+            } catch (IOException | TimeoutException | ShutdownSignalException e) {
                 LOG.debugf("cannot look at the batch's queues now (%s); the connection recovers by itself", e.getMessage());
             }
             try {
