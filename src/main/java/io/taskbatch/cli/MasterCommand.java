@@ -88,6 +88,9 @@ public class MasterCommand implements Callable<Integer> {
     @Inject
     Instance<KubernetesClient> kubernetes;
 
+    @Inject
+    RoleReadiness readiness;
+
     @Spec
     CommandSpec spec;
 
@@ -108,12 +111,13 @@ public class MasterCommand implements Callable<Integer> {
         if (mode == null) return ExitCodes.INVALID;
         BrokerWait wait = BrokerRun.brokerWait(brokerWait, LOG, err);
         if (wait == null) return ExitCodes.INVALID;
+        readiness.serve("master", () -> false, "connecting to the broker and declaring the batch's queues");
         Path results = output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
         ProgressListener listener = new ProgressPrinter(batch.plan().name(), err, mode);
         if (onCluster) listener = listener.andThen(statusWriter(batch, results));
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, wait, results, stateDir, keepQueues,
-                    listener, Duration.ofSeconds(1), () -> { });
+                    listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""));
             // on a cluster the status tells the outcome; a nonzero exit would only restart the master
             return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {

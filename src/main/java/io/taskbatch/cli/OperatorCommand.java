@@ -19,8 +19,13 @@ public class OperatorCommand implements Callable<Integer> {
     @Inject
     Operator operator;
 
+    @Inject
+    RoleReadiness readiness;
+
     @Override
     public Integer call() {
+        readiness.serve("operator", () -> operator.getRuntimeInfo().isStarted()
+                && operator.getRuntimeInfo().allEventSourcesAreHealthy(), "the operator's informers are not all running");
         operator.start();
         LOG.info("taskbatch operator started");
         Quarkus.waitForExit();

@@ -71,6 +71,9 @@ public class WorkerCommand implements Callable<Integer> {
     @Inject
     Instance<KubernetesClient> kubernetes;
 
+    @Inject
+    RoleReadiness readiness;
+
     @Spec
     CommandSpec spec;
 
@@ -87,6 +90,7 @@ public class WorkerCommand implements Callable<Integer> {
         String workerName = name != null ? name : hostName() + "/" + ProcessHandle.current().pid();
         BrokerWait wait = BrokerRun.brokerWait(brokerWait, LOG, err);
         if (wait == null) return ExitCodes.INVALID;
+        readiness.serve("worker", () -> false, "connecting to the broker");
         // SIGTERM while waiting: stop waiting (the JVM is going down anyway; do not hold it up)
         Thread main = Thread.currentThread();
         Thread onTermWhileWaiting = Thread.ofPlatform().name("taskbatch-sigterm-wait").unstarted(main::interrupt);
@@ -104,6 +108,7 @@ public class WorkerCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             return ExitCodes.FAILED;
         }
+        readiness.serve("worker", () -> false, "waiting for the master to declare the batch's queues");
         try (transport; TaskExecutor executor = batch.executor(handlers, slotCount)) {
             try {
                 if (!transport.awaitReady(wait, batch.plan().id())) {
@@ -128,6 +133,8 @@ public class WorkerCommand implements Callable<Integer> {
             });
             Runtime.getRuntime().addShutdownHook(onTerm);
             worker.start();
+            readiness.serve("worker", transport::consuming, "the batch's queues are not there (a master starting afresh "
+                    + "declares them again), or the batch is over");
             LOG.infof("worker %s runs %s with %d slots", workerName, batch.plan().id(), slotCount);
             while (!worker.awaitTermination(Duration.ofSeconds(1))) {
                 // the slots end when the batch is over (or on SIGTERM)

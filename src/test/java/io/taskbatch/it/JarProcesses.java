@@ -37,12 +37,18 @@ final class JarProcesses implements AutoCloseable {
 
     /** Starts {@code taskbatch ARGS...} with the broker in its environment; stderr goes to {@code log}. */
     Process start(String log, String... args) throws IOException {
+        return start(log, Map.of(), args);
+    }
+
+    /** As {@link #start(String, String...)}, with {@code env} added to the environment. */
+    Process start(String log, Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar", jar().toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().put("TASKBATCH_BROKER_URI", brokerUri);
         pb.environment().putAll(Map.of("TASKBATCH_JAR", jar().toAbsolutePath().toString()));
+        pb.environment().putAll(env);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".out").toFile()));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile()));
         Process p = pb.start();

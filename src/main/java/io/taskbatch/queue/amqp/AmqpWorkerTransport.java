@@ -182,6 +182,11 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         return finished;
     }
 
+    /** Whether the batch's queues are up and the batch not over: what a ready worker is. */
+    public boolean consuming() {
+        return ready && !finished && connection.isOpen();
+    }
+
     @Override
     public TaskInbox openInbox() {
         return new SlotInbox();
