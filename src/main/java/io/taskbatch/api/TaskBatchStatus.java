@@ -27,6 +27,7 @@ public class TaskBatchStatus {
     @JsonPropertyDescription("Valid, Running, Complete, Failed and Suspended, in the Kubernetes convention.")
     private List<Condition> conditions;
     @JsonPropertyDescription("Why the batch is in its phase, in one line.")
+    @PrinterColumn(name = "MESSAGE", priority = 1)
     private String message;
     @JsonPropertyDescription("How the master decided the batch: Succeeded or Failed; empty while it runs.")
     private String outcome;
@@ -119,9 +120,13 @@ public class TaskBatchStatus {
 
     /** One of the first tasks that failed for good, with why. */
     public static class FailedTask {
+        @JsonPropertyDescription("The task's id: its position in the task source.")
         private long id;
+        @JsonPropertyDescription("The task's input (a number, a string, a file path).")
         private String input;
+        @JsonPropertyDescription("Why its last attempt failed, cut to 300 characters.")
         private String error;
+        @JsonPropertyDescription("Attempts made, the first included.")
         private int attempts;
 
         public long getId() { return id; }
