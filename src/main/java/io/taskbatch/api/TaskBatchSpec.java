@@ -37,6 +37,7 @@ public class TaskBatchSpec {
     private boolean suspend;
 
     @JsonPropertyDescription("Seconds after the batch finished until the TaskBatch (and with it its Jobs and results ConfigMap) is deleted.")
+    @Default("86400")
     @Min(0)
     private Long ttlSecondsAfterFinished = 86400L;
 

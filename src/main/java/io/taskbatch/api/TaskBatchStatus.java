@@ -19,7 +19,7 @@ public class TaskBatchStatus {
             "desiredWorkers", "readyWorkers", "workers", "completionTime", "message");
     /** Written by the master about once a second: the counts and what it knows of the tasks. */
     public static final Set<String> MASTER_FIELDS = Set.of("total", "published", "succeeded", "failed", "retried",
-            "dead", "done", "rate", "startTime", "results", "failedTasks", "outcome", "outcomeReason");
+            "dead", "done", "rate", "eta", "startTime", "results", "failedTasks", "outcome", "outcomeReason");
 
     @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
     @PrinterColumn(name = "PHASE", priority = 0)
@@ -27,6 +27,7 @@ public class TaskBatchStatus {
     @JsonPropertyDescription("Valid, Running, Complete, Failed and Suspended, in the Kubernetes convention.")
     private List<Condition> conditions;
     @JsonPropertyDescription("Why the batch is in its phase, in one line.")
+    @PrinterColumn(name = "MESSAGE", priority = 1)
     private String message;
     @JsonPropertyDescription("How the master decided the batch: Succeeded or Failed; empty while it runs.")
     private String outcome;
@@ -62,6 +63,9 @@ public class TaskBatchStatus {
     @JsonPropertyDescription("Tasks finished per second, lately.")
     @PrinterColumn(name = "RATE")
     private String rate;
+    @JsonPropertyDescription("Time left at the current rate (e.g. 45s, 3m10s); 0s when all tasks are done, unset while the total or the rate is unknown.")
+    @PrinterColumn(name = "ETA")
+    private String eta;
     @JsonPropertyDescription("Where the results are, and how many were kept.")
     private String results;
     @JsonPropertyDescription("The first tasks that failed for good, with their errors.")
@@ -105,6 +109,8 @@ public class TaskBatchStatus {
     public void setCompletionTime(String completionTime) { this.completionTime = completionTime; }
     public String getRate() { return rate; }
     public void setRate(String rate) { this.rate = rate; }
+    public String getEta() { return eta; }
+    public void setEta(String eta) { this.eta = eta; }
     public String getResults() { return results; }
     public void setResults(String results) { this.results = results; }
     public List<FailedTask> getFailedTasks() { return failedTasks; }
@@ -114,9 +120,13 @@ public class TaskBatchStatus {
 
     /** One of the first tasks that failed for good, with why. */
     public static class FailedTask {
+        @JsonPropertyDescription("The task's id: its position in the task source.")
         private long id;
+        @JsonPropertyDescription("The task's input (a number, a string, a file path).")
         private String input;
+        @JsonPropertyDescription("Why its last attempt failed, cut to 300 characters.")
         private String error;
+        @JsonPropertyDescription("Attempts made, the first included.")
         private int attempts;
 
         public long getId() { return id; }

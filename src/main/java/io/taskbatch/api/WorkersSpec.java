@@ -11,14 +11,17 @@ import java.util.Map;
 /** The worker pods of a batch. */
 public class WorkersSpec {
     @JsonPropertyDescription("Number of worker pods, or auto to size them to the cluster's allocatable cores.")
+    @Default("auto")
     private IntOrString replicas = new IntOrString("auto");
     @JsonPropertyDescription("Upper bound when replicas is auto.")
     @Default("64")
     @Min(1)
     private int maxReplicas = 64;
     @JsonPropertyDescription("CPU per worker pod; also its number of task slots unless concurrency is set.")
+    @Default("1")
     private String cpu = "1";
     @JsonPropertyDescription("Memory per worker pod.")
+    @Default("512Mi")
     private String memory = "512Mi";
     @JsonPropertyDescription("Task slots per worker; 0 means one per core (CPU-bound work). IO-bound work may set more.")
     @Min(0)

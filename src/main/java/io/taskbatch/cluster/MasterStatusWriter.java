@@ -65,6 +65,8 @@ public final class MasterStatusWriter implements ProgressListener {
         String where = results.publish(outcome.progress());
         TaskBatchStatus s = fields(outcome.progress(), where);
         s.setRate(String.format(Locale.ROOT, "%.0f/s", outcome.progress().averageRate()));
+        // over: nothing left to wait for (0s), or stopped early with tasks never run (no time left to tell)
+        s.setEta(outcome.progress().total() >= 0 && outcome.progress().done() >= outcome.progress().total() ? "0s" : null);
         s.setOutcome(outcome.succeeded() ? "Succeeded" : "Failed");
         s.setOutcomeReason(outcome.reason());
         // the outcome must reach the API: failing here fails the master, whose restart resumes and tells it again
@@ -100,7 +102,9 @@ public final class MasterStatusWriter implements ProgressListener {
         s.setDone(p.done() + "/" + (p.total() >= 0 ? Long.toString(p.total()) : "?"));
         s.setStartTime(startTime);
         s.setResults(where);
-        s.setRate(rate(p));
+        double rate = rate(p);
+        s.setRate(String.format(Locale.ROOT, "%.0f/s", rate));
+        s.setEta(eta(p.done(), p.total(), rate));
         List<ResultMessage> failures = p.firstFailures();
         if (failures != null && !failures.isEmpty()) {
             s.setFailedTasks(failures.stream().limit(MAX_FAILED_TASKS).map(MasterStatusWriter::failedTask).toList());
@@ -109,12 +113,30 @@ public final class MasterStatusWriter implements ProgressListener {
     }
 
     /** Tasks per second since the last report, so the column shows the batch's pace now. */
-    private String rate(Progress p) {
+    private double rate(Progress p) {
         long now = System.nanoTime();
         double rate = lastDone < 0 ? p.averageRate() : (p.done() - lastDone) / Math.max(1e-9, (now - lastNanos) / 1e9);
         lastDone = p.done();
         lastNanos = now;
-        return String.format(Locale.ROOT, "%.0f/s", rate);
+        return rate;
+    }
+
+    /**
+     * Time left at {@code rate} tasks per second, as kubectl prints durations (45s, 3m10s, 2h5m), rounded
+     * up to the second; {@code 0s} when every task is done; null while the total is unknown ({@code -1})
+     * or nothing finishes (rate 0), since no time can be told then.
+     */
+    static String eta(long done, long total, double rate) {
+        if (total < 0) return null;
+        long left = total - done;
+        if (left <= 0) return "0s";
+        if (!(rate > 0) || Double.isInfinite(rate)) return null;
+        double seconds = Math.ceil(left / rate);
+        if (seconds >= Long.MAX_VALUE) return null;
+        long s = (long) seconds;
+        if (s < 60) return s + "s";
+        if (s < 3600) return (s / 60) + "m" + (s % 60) + "s";
+        return (s / 3600) + "h" + (s % 3600 / 60) + "m";
     }
 
     private static TaskBatchStatus.FailedTask failedTask(ResultMessage r) {

@@ -70,7 +70,7 @@ class OwnedStatusFieldsTest {
         s.setPhase("x"); s.setConditions(List.of()); s.setMessage("x"); s.setOutcome("x"); s.setOutcomeReason("x");
         s.setTotal(1L); s.setPublished(1L); s.setSucceeded(1L); s.setFailed(1L); s.setRetried(1L); s.setDead(1L);
         s.setDone("x"); s.setDesiredWorkers(1); s.setReadyWorkers(1); s.setWorkers("x"); s.setStartTime("x");
-        s.setCompletionTime("x"); s.setRate("x"); s.setResults("x"); s.setFailedTasks(List.of()); s.setObservedGeneration(1L);
+        s.setCompletionTime("x"); s.setRate("x"); s.setEta("x"); s.setResults("x"); s.setFailedTasks(List.of()); s.setObservedGeneration(1L);
         return s;
     }
 }
