@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public class CrdConventions implements CRDPostProcessor {
     static final Map<String, String> CONDITION = Map.of(
-            "type", "Valid, Running, Complete, Failed or Suspended.",
+            "type", "Valid, Reconciled, Running, Complete, Failed or Suspended.",
             "status", "True, False or Unknown.",
             "reason", "Why the condition has its status, as one CamelCase word.",
             "message", "Why the condition has its status, for people.",

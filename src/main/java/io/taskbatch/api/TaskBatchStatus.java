@@ -24,7 +24,7 @@ public class TaskBatchStatus {
     @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
     @PrinterColumn(name = "PHASE", priority = 0)
     private String phase;
-    @JsonPropertyDescription("Valid, Running, Complete, Failed and Suspended, in the Kubernetes convention.")
+    @JsonPropertyDescription("Valid, Reconciled, Running, Complete, Failed and Suspended, in the Kubernetes convention.")
     private List<Condition> conditions;
     @JsonPropertyDescription("Why the batch is in its phase, in one line.")
     @PrinterColumn(name = "MESSAGE", priority = 1)
