@@ -72,7 +72,10 @@ final class TaskRunner {
             if (timedOut) {
                 interrupted = false;
                 output = null;
-                error = "timed out after " + CommandExecutor.describe(taskTimeout) + " (taskTimeout)";
+                // an executor that enforces the deadline itself may have failed first, saying more
+                // (what it killed, the child's stderr): keep that
+                String timeout = "timed out after " + CommandExecutor.describe(taskTimeout) + " (taskTimeout)";
+                error = error == null ? timeout : error.startsWith("timed out") ? error : timeout + ": " + error;
             }
         }
         if (interrupted) {
