@@ -33,8 +33,10 @@ import java.util.regex.Pattern;
  * gets the input on stdin (UTF-8, then a newline, then EOF) and in {@code TASK_INPUT}, plus
  * {@code TASK_ID}, {@code TASK_ATTEMPT} and {@code TASK_BATCH}. Exit 0 returns stdout (the first
  * {@value #STDOUT_CAP_BYTES} bytes, minus one trailing newline); any other exit fails the attempt
- * with the exit code and the last {@value #STDERR_TAIL_BYTES} bytes of stderr. When the deadline
- * passes, or the calling thread is interrupted, the whole process tree is killed.
+ * with the exit code and the tail of stderr (its last {@value #STDERR_TAIL_LINES} lines, at most
+ * {@value #STDERR_TAIL_BYTES} bytes). When the deadline passes, the whole process tree is killed
+ * and the attempt fails with that tail too; when the calling thread is interrupted, the tree is
+ * killed and the interrupt rethrown.
  *
  * <p>Linux refuses to start a program with an environment string over 128 KiB, and no environment
  * can hold a NUL character: an input longer than {@value #ENV_INPUT_MAX_BYTES} bytes (UTF-8) or
@@ -44,6 +46,8 @@ public final class CommandExecutor implements TaskExecutor {
 
     public static final int STDOUT_CAP_BYTES = 1024 * 1024;
     public static final int STDERR_TAIL_BYTES = 4 * 1024;
+    /** Of those bytes, at most this many lines are kept in a failed result's error. */
+    public static final int STDERR_TAIL_LINES = 20;
     public static final int ENV_INPUT_MAX_BYTES = 64 * 1024;
     static final String TRUNCATION_MARKER = "…[output truncated at " + STDOUT_CAP_BYTES + " bytes]";
 
@@ -110,16 +114,17 @@ public final class CommandExecutor implements TaskExecutor {
                 int killed = killTree(process.toHandle());
                 awaitQuietly(DRAIN_AFTER_KILL, outDrain, errDrain);
                 throw new TaskFailure("timed out after " + describe(budget) + "; killed process tree of pid " + process.pid()
-                        + " (" + killed + (killed == 1 ? " process)" : " processes)"));
+                        + " (" + killed + (killed == 1 ? " process)" : " processes)") + withStderr(err.text()));
             }
             // The child is gone, but a background process it started may still hold the pipes open.
             if (!awaitAll(ctx.remaining(), outDrain, errDrain)) {
                 throw new TaskFailure("timed out after " + describe(budget) + ": pid " + process.pid() + " exited with code "
-                        + process.exitValue() + " but its stdout or stderr stayed open (a background process it started still holds them)");
+                        + process.exitValue() + " but its stdout or stderr stayed open (a background process it started still holds them)"
+                        + withStderr(err.text()));
             }
             int code = process.exitValue();
             if (code != 0) {
-                String tail = err.text().trim();
+                String tail = stderrTail(err.text());
                 throw new TaskFailure(tail.isEmpty() ? "exit code " + code : "exit code " + code + ": " + tail);
             }
             return out.text();
@@ -290,6 +295,26 @@ public final class CommandExecutor implements TaskExecutor {
         }
     }
 
+    /**
+     * What a result's error keeps of a child's stderr: its last {@value #STDERR_TAIL_LINES} lines
+     * (of at most {@value #STDERR_TAIL_BYTES} bytes already), without surrounding blank space.
+     */
+    static String stderrTail(String stderr) {
+        String text = stderr.strip();
+        int cut = text.length();
+        for (int lines = 0; lines < STDERR_TAIL_LINES && cut > 0; lines++) {
+            cut = text.lastIndexOf('\n', cut - 1);
+            if (cut < 0) return text;
+        }
+        return cut <= 0 ? text : text.substring(cut + 1);
+    }
+
+    /** {@code "; stderr: TAIL"}, or nothing when the child wrote nothing there. */
+    static String withStderr(String stderr) {
+        String tail = stderrTail(stderr);
+        return tail.isEmpty() ? "" : "; stderr: " + tail;
+    }
+
     /** "1.5s", "250ms", "2m30s": short enough for an error message. */
     static String describe(Duration d) {
         long ms = (d.toNanos() + 999_999) / 1_000_000; // a budget of 999.9ms was a 1s timeout
@@ -376,8 +401,18 @@ public final class CommandExecutor implements TaskExecutor {
             total += n;
         }
 
+        /** Bytes written so far: a mark for {@link #textSince}. */
+        synchronized long total() {
+            return total;
+        }
+
         synchronized String text() {
-            int len = (int) Math.min(total, ring.length);
+            return textSince(0);
+        }
+
+        /** What was written after {@code mark} (a {@link #total()}), as far as the buffer still holds it. */
+        synchronized String textSince(long mark) {
+            int len = (int) Math.min(Math.max(0, total - mark), ring.length);
             int start = (int) ((total - len) % ring.length);
             byte[] out = new byte[len];
             int first = Math.min(len, ring.length - start);

@@ -120,13 +120,16 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         byte[] request = requestLine(task);
         Child child = checkout(ctx, budget);
         boolean healthy = false;
+        long stderrMark = child.stderr.total(); // what the child writes to stderr from here on is this task's
         try {
             child.send(request);
             Line line = child.lines.poll(Math.max(0, ctx.deadlineNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (line == null) {
                 int killed = CommandExecutor.killTree(child.process.toHandle());
+                child.stderrReader.join(STDERR_SETTLE); // the pipe closes with the dead tree
                 throw new TaskFailure("timed out after " + CommandExecutor.describe(budget) + "; killed process pool child pid "
-                        + child.pid + " and its process tree (" + killed + (killed == 1 ? " process)" : " processes)"));
+                        + child.pid + " and its process tree (" + killed + (killed == 1 ? " process)" : " processes)")
+                        + CommandExecutor.withStderr(child.stderr.textSince(stderrMark)));
             }
             if (line == Line.EOF) throw crashed(child);
             if (line == Line.TOO_LONG) throw brokeProtocol(child, "answer line longer than " + MAX_ANSWER_BYTES + " bytes");
@@ -150,7 +153,9 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             child.served++;
             if (error != null && !error.isNull()) {
                 String message = text(error);
-                throw new TaskFailure(message.isBlank() ? "process pool child pid " + child.pid + " reported an empty error" : message);
+                // what it wrote to stderr for this task, as far as it has reached us (its own pipe)
+                throw new TaskFailure((message.isBlank() ? "process pool child pid " + child.pid + " reported an empty error" : message)
+                        + CommandExecutor.withStderr(child.stderr.textSince(stderrMark)));
             }
             return text(output);
         } finally {
@@ -353,7 +358,8 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             lock.unlock();
         }
         child.stderrReader.join(STDERR_SETTLE);
-        String tail = child.stderr.text().trim();
+        // all of its stderr we still hold, not only this task's: why it died may have been said earlier
+        String tail = CommandExecutor.stderrTail(child.stderr.text());
         return new TaskFailure("process pool child pid " + child.pid + " " + exit + " while running the task; stderr: "
                 + (tail.isEmpty() ? "(empty)" : tail));
     }

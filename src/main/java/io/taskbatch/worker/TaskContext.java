@@ -1,6 +1,8 @@
 package io.taskbatch.worker;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import org.jboss.logging.MDC;
 
 /**
@@ -39,11 +41,22 @@ public record TaskContext(String batch, long taskId, int attempt, long deadlineN
         return System.nanoTime() - deadlineNanos >= 0;
     }
 
-    /** Binds this context to the calling thread until the returned scope is closed. */
+    /**
+     * Binds this context to the calling thread, and its batch, task id and attempt to the log MDC,
+     * until the returned scope is closed. Closing puts back the thread's previous context and its
+     * MDC exactly as they were: also whatever the task itself put in the MDC is gone, so a pooled
+     * thread carries nothing of one task into the next.
+     */
     public Scope bind() {
         TaskContext previous = CURRENT.get();
+        Map<String, Object> previousMdc = new HashMap<>(MDC.getMap());
         install(this);
-        return () -> install(previous);
+        return () -> {
+            if (previous == null) CURRENT.remove();
+            else CURRENT.set(previous);
+            MDC.clear();
+            previousMdc.forEach(MDC::put);
+        };
     }
 
     /** Captures the caller's context (if any) for {@code task}, to run on another thread. */
@@ -58,17 +71,10 @@ public record TaskContext(String batch, long taskId, int attempt, long deadlineN
     }
 
     private static void install(TaskContext ctx) {
-        if (ctx == null) {
-            CURRENT.remove();
-            MDC.remove(MDC_BATCH);
-            MDC.remove(MDC_TASK);
-            MDC.remove(MDC_ATTEMPT);
-        } else {
-            CURRENT.set(ctx);
-            MDC.put(MDC_BATCH, ctx.batch);
-            MDC.put(MDC_TASK, Long.toString(ctx.taskId));
-            MDC.put(MDC_ATTEMPT, Integer.toString(ctx.attempt));
-        }
+        CURRENT.set(ctx);
+        MDC.put(MDC_BATCH, ctx.batch);
+        MDC.put(MDC_TASK, Long.toString(ctx.taskId));
+        MDC.put(MDC_ATTEMPT, Integer.toString(ctx.attempt));
     }
 
     /** Puts the thread's previous context back; never throws. */

@@ -40,12 +40,23 @@ final class TaskRunner {
         long deadline = start + taskTimeout.toNanos();
         TaskContext context = new TaskContext(batch, task.id(), task.attempt(), deadline,
                 task.headers().getOrDefault("traceId", batch + "/" + task.id()));
+        // Bound around the whole attempt, settling included: every line logged about this task
+        // (its failure, its retry, the transport's) carries its batch, id and attempt. A catch or
+        // finally of the try-with-resources itself would run after the scope is closed.
+        try (TaskContext.Scope ignored = context.bind()) {
+            runBound(delivery, task, slot, start, deadline);
+        }
+    }
+
+    private void runBound(TaskDelivery delivery, TaskMessage task, Slot slot, long start, long deadline)
+            throws InterruptedException {
         String output = null;
         String error = null;
         boolean retryable = true;
         boolean interrupted = false;
+        LOG.debugf("task %d attempt %d started", task.id(), task.attempt());
         slot.begin(deadline);
-        try (TaskContext.Scope ignored = context.bind()) {
+        try {
             output = executor.execute(task);
             if (output == null) output = "";
         } catch (TaskFailure e) {
@@ -61,22 +72,29 @@ final class TaskRunner {
             if (timedOut) {
                 interrupted = false;
                 output = null;
-                error = "timed out after " + CommandExecutor.describe(taskTimeout) + " (taskTimeout)";
+                // an executor that enforces the deadline itself may have failed first, saying more
+                // (what it killed, the child's stderr): keep that
+                String timeout = "timed out after " + CommandExecutor.describe(taskTimeout) + " (taskTimeout)";
+                error = error == null ? timeout : error.startsWith("timed out") ? error : timeout + ": " + error;
             }
         }
         if (interrupted) {
             // not the watchdog: the worker is stopping; another worker will run it
+            LOG.debugf("task %d attempt %d interrupted: the worker is stopping, the task goes back to the queue",
+                    task.id(), task.attempt());
             delivery.release();
             throw new InterruptedException("stopping");
         }
         long durationMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         if (error == null) {
+            LOG.debugf("task %d attempt %d succeeded in %d ms", task.id(), task.attempt(), durationMs);
             delivery.complete(ResultMessage.succeeded(task, output, durationMs, worker));
         } else if (retryable && retry.mayRetryAfter(task.attempt())) {
             Duration delay = retry.delayAfter(task.attempt());
             LOG.debugf("task %d attempt %d failed, retrying in %s: %s", task.id(), task.attempt(), delay, error);
             delivery.retry(task.nextAttempt(), delay);
         } else {
+            LOG.debugf("task %d attempt %d failed for good: %s", task.id(), task.attempt(), error);
             delivery.complete(ResultMessage.failed(task, error, durationMs, worker));
         }
     }

@@ -158,7 +158,8 @@ class HelmChartTest {
                 "TASKBATCH_HTTP_PORT", "8080",
                 "TASKBATCH_OPERATOR_IMAGE", "ghcr.io/taskbatch/taskbatch:0.1.0",
                 "TASKBATCH_OPERATOR_IMAGE_PULL_POLICY", "IfNotPresent",
-                "TASKBATCH_OPERATOR_BROKER_SECRET", "taskbatch-broker"));
+                "TASKBATCH_OPERATOR_BROKER_SECRET", "taskbatch-broker",
+                "TASKBATCH_LOG_FORMAT", "text"));
         assertThat(operator.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getName()).isEqualTo("http");
             assertThat(p.getContainerPort()).isEqualTo(8080);
@@ -406,6 +407,15 @@ class HelmChartTest {
                 .isInstanceOf(HelmFailure.class).hasMessageContaining("/watchNamespaces/0");
         assertThatThrownBy(() -> helm.template(Render.of(CHART).set("rabbitmq.username", "a:b@c")))
                 .as("the user goes into a URI").isInstanceOf(HelmFailure.class).hasMessageContaining("/rabbitmq/username");
+        assertThatThrownBy(() -> helm.template(Render.of(CHART).set("logFormat", "xml")))
+                .isInstanceOf(HelmFailure.class).hasMessageContaining("/logFormat");
+    }
+
+    @Test
+    void logFormatJsonReachesTheOperator() throws IOException {
+        Rendered r = render(Render.of(CHART).set("logFormat", "json"));
+        Container operator = single(r.one(Deployment.class, "taskbatch").getSpec().getTemplate().getSpec().getContainers());
+        assertThat(env(operator)).containsEntry("TASKBATCH_LOG_FORMAT", "json");
     }
 
     @Test

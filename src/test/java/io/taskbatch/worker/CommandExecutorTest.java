@@ -69,6 +69,41 @@ class CommandExecutorTest {
     }
 
     @Test
+    void aFailureKeepsTheLastLinesOfStderr() {
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> run(sh("echo oops >&2; exit 3"), "x")))
+                .hasMessage("exit code 3: oops");
+
+        TaskFailure failure = catchThrowableOfType(TaskFailure.class,
+                () -> run(sh("for i in $(seq 1 30); do echo \"line $i\" >&2; done; echo oops >&2; exit 4"), "x"));
+
+        String[] kept = failure.getMessage().substring("exit code 4: ".length()).split("\n");
+        assertThat(kept).hasSize(CommandExecutor.STDERR_TAIL_LINES).startsWith("line 12").endsWith("line 30", "oops");
+    }
+
+    @Test
+    void aTimeoutKeepsTheTailOfStderr() {
+        TaskFailure failure = catchThrowableOfType(TaskFailure.class,
+                () -> run(sh("echo 'started on it' >&2; echo 'still going' >&2; exec sleep 30"), TaskMessage.first(1, "x"),
+                        Duration.ofSeconds(1)));
+
+        assertThat(failure.getMessage()).startsWith("timed out after 1s; killed process tree")
+                .endsWith("; stderr: started on it\nstill going");
+        // nothing on stderr, nothing added
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> run(sh("exec sleep 30"), TaskMessage.first(2, "x"),
+                Duration.ofMillis(300)))).message().doesNotContain("stderr");
+    }
+
+    @Test
+    void theStderrTailIsTheLastLinesWithoutSurroundingBlankSpace() {
+        assertThat(CommandExecutor.stderrTail("")).isEmpty();
+        assertThat(CommandExecutor.stderrTail("\n  one\n\n")).isEqualTo("one");
+        String many = String.join("\n", java.util.stream.IntStream.rangeClosed(1, 25).mapToObj(i -> "l" + i).toList());
+        assertThat(CommandExecutor.stderrTail(many)).startsWith("l6\n").endsWith("\nl25").hasLineCount(20);
+        assertThat(CommandExecutor.withStderr(" \n")).isEmpty();
+        assertThat(CommandExecutor.withStderr("why\n")).isEqualTo("; stderr: why");
+    }
+
+    @Test
     void stdoutBeyondTheCapIsCutWithAMarker() throws Exception {
         var executor = sh("head -c 3000000 /dev/zero | tr '\\0' x; echo 'child finished' >&2; exit 0");
 

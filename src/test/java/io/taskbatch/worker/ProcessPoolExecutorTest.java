@@ -40,6 +40,8 @@ class ProcessPoolExecutorTest {
                 crash-once) if [[ ! -e crashed ]]; then : > crashed; echo "dying on purpose" >&2; exit 3; fi ;;
                 fail) printf '{"id":%s,"error":"cannot do %s"}\\n' "$id" "$input"; continue ;;
                 hang) sleep 300 & echo $! > hang.pid; wait; continue ;;
+                noisy-hang) echo "stuck on $id" >&2; sleep 300 & wait; continue ;;
+                noisy-fail) echo "why $id failed" >&2; sleep 0.1; printf '{"id":%s,"error":"cannot do %s"}\\n' "$id" "$input"; continue ;;
                 not-json) echo "this is not json"; continue ;;
                 wrong-id) printf '{"id":%s,"output":"x"}\\n' "$((id + 1))"; continue ;;
                 env) printf '{"id":%s,"output":"%s %s %s"}\\n' "$id" "$TASKBATCH_PROTOCOL" "$TASK_BATCH" "$EXTRA"; continue ;;
@@ -172,6 +174,23 @@ class ProcessPoolExecutorTest {
             assertThat(CommandExecutorTest.alive(sleeper)).as("grandchild alive").isFalse();
             assertThat(pool.liveChildren()).isZero();
             assertThat(pidOf(run(pool, 3, "ok"))).isNotEqualTo(pid);
+        }
+    }
+
+    @Test
+    void anErrorAnswerAndATimeoutKeepTheStderrTheChildWroteForThatTask() throws Exception {
+        try (var pool = pool(1, 100)) {
+            TaskFailure first = catchThrowableOfType(TaskFailure.class, () -> run(pool, 1, "noisy-fail"));
+            assertThat(first).hasMessage("cannot do noisy-fail; stderr: why 1 failed");
+
+            // the same child: only what it wrote during task 2, not task 1's line
+            TaskFailure second = catchThrowableOfType(TaskFailure.class, () -> run(pool, 2, "noisy-fail"));
+            assertThat(second).hasMessage("cannot do noisy-fail; stderr: why 2 failed");
+
+            TaskFailure timeout = catchThrowableOfType(TaskFailure.class,
+                    () -> run(pool, TaskMessage.first(3, "noisy-hang"), Duration.ofSeconds(1)));
+            assertThat(timeout.getMessage()).startsWith("timed out after 1s; killed process pool child pid ")
+                    .endsWith("; stderr: stuck on 3");
         }
     }
 
