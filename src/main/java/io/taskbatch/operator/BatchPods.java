@@ -55,10 +55,16 @@ final class BatchPods {
         return new EnvVarBuilder().withName(name).withValue(value).build();
     }
 
+    /** The log format (text or json) the operator runs with; its master and worker pods get the same. */
+    static final String LOG_FORMAT = "TASKBATCH_LOG_FORMAT";
+
     static Container container(String name, String image, OperatorConfig config, List<String> args, List<EnvVar> env,
                                List<VolumeMount> mounts, String cpu, String memory) {
+        List<EnvVar> all = new ArrayList<>(env);
+        String logFormat = System.getenv(LOG_FORMAT);
+        if (logFormat != null && !logFormat.isBlank()) all.add(env(LOG_FORMAT, logFormat));
         return new ContainerBuilder().withName(name).withImage(image).withImagePullPolicy(config.imagePullPolicy())
-                .withArgs(args).withEnv(env).withVolumeMounts(mounts)
+                .withArgs(args).withEnv(all).withVolumeMounts(mounts)
                 .withNewResources()
                 .addToRequests("cpu", new Quantity(cpu)).addToRequests("memory", new Quantity(memory))
                 .addToLimits("memory", new Quantity(memory))
