@@ -46,33 +46,13 @@ class ContextLeakTest {
         };
         try (InMemoryBroker broker = new InMemoryBroker(1000, 3)) {
             // every take() happens on a slot thread between two tasks: nothing may be bound there
-            WorkerTransport checking = new WorkerTransport() {
-                @Override
-                public TaskInbox openInbox() {
-                    TaskInbox inner = broker.openInbox();
-                    return new TaskInbox() {
-                        @Override
-                        public TaskDelivery take(Duration timeout) throws InterruptedException {
-                            checkedBetweenTasks.incrementAndGet();
-                            if (TaskContext.current() != null || MDC.get(TaskContext.MDC_TASK) != null
-                                    || MDC.get(TaskContext.MDC_BATCH) != null) {
-                                leaked.incrementAndGet();
-                            }
-                            return inner.take(timeout);
-                        }
-
-                        @Override
-                        public void close() {
-                            inner.close();
-                        }
-                    };
+            WorkerTransport checking = new BetweenTasks(broker, () -> {
+                checkedBetweenTasks.incrementAndGet();
+                if (TaskContext.current() != null || MDC.get(TaskContext.MDC_TASK) != null
+                        || MDC.get(TaskContext.MDC_BATCH) != null) {
+                    leaked.incrementAndGet();
                 }
-
-                @Override
-                public boolean finished() {
-                    return broker.finished();
-                }
-            };
+            });
             CollectingSink sink = new CollectingSink();
             RetryPolicy retry = RetryPolicy.none();
             try (Worker worker = new Worker(new Worker.Settings("test/leak", "w", 3, retry, Duration.ofMinutes(1)),

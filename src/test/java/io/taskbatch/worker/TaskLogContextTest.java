@@ -171,30 +171,10 @@ class TaskLogContextTest {
         Logger slotLog = Logger.getLogger("io.taskbatch.test.Between");
         // one slot: the same thread runs every task; before each take it logs what its MDC holds
         Run run = runBatch(List.of("0", "1", "0", "0"), 1, new RetryPolicy(2, Duration.ZERO, Duration.ZERO), broker ->
-                new WorkerTransport() {
-                    @Override
-                    public TaskInbox openInbox() {
-                        TaskInbox inner = broker.openInbox();
-                        return new TaskInbox() {
-                            @Override
-                            public TaskDelivery take(Duration timeout) throws InterruptedException {
-                                slotLog.debug("between tasks");
-                                betweenTasks.add(org.jboss.logmanager.MDC.copy());
-                                return inner.take(timeout);
-                            }
-
-                            @Override
-                            public void close() {
-                                inner.close();
-                            }
-                        };
-                    }
-
-                    @Override
-                    public boolean finished() {
-                        return broker.finished();
-                    }
-                });
+                new BetweenTasks(broker, () -> {
+                    slotLog.debug("between tasks");
+                    betweenTasks.add(org.jboss.logmanager.MDC.copy());
+                }));
         assertThat(run.outcome().succeeded()).isTrue();
         assertThat(betweenTasks).hasSizeGreaterThanOrEqualTo(5).allSatisfy(mdc -> assertThat(mdc).isEmpty());
         List<ExtLogRecord> between = records.stream().filter(r -> r.getMessage().equals("between tasks")).toList();
