@@ -7,6 +7,7 @@ import io.taskbatch.plan.BatchPlan;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.Manifest;
 import io.taskbatch.plan.ManifestLoader;
+import io.taskbatch.plan.SpecValidator;
 import io.taskbatch.queue.amqp.BatchQueues;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskExecutors;
@@ -30,7 +31,7 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
             resources.check(plan.spec().getTasks());
             return new BatchFile(manifest, plan, resources);
         } catch (InvalidManifestException e) {
-            return report("invalid manifest " + file, e, err);
+            return report("invalid manifest " + file, SpecValidator.withCrossFieldChecks(e, handlers.names()), err);
         }
     }
 

@@ -71,7 +71,7 @@ public class BenchCommand implements Callable<Integer> {
         out = spec.commandLine().getOut();
         int cores = Runtime.getRuntime().availableProcessors();
         int parallel = slots != null ? slots : cores;
-        out.printf(Locale.ROOT, "taskbatch bench: JDK %s, %d cores, %s %s%n", Runtime.version(), cores,
+        out.printf(Locale.ROOT, "taskbatch bench: JDK %s, %s, %s %s%n", Runtime.version(), Plural.of(cores, "core"),
                 System.getProperty("os.name"), System.getProperty("os.version"));
         Path work = Files.createTempDirectory("taskbatch-bench");
         try {
@@ -97,7 +97,7 @@ public class BenchCommand implements Callable<Integer> {
         timed(new RangeSource(1, Math.min(tasks, 200_000), 1), echo, parallel, work); // warm-up
         double seconds = timed(new RangeSource(1, tasks, 1), echo, parallel, work);
         double rate = tasks / seconds;
-        line("in-memory throughput (echo, %,d tasks, %d slots, results to a file)".formatted(tasks, parallel),
+        line("in-memory throughput (echo, %,d %s, %s, results to a file)".formatted(tasks, Plural.noun(tasks, "task"), Plural.of(parallel, "slot")),
                 "%,.0f tasks/s".formatted(rate), "goal >= 100,000 tasks/s", rate >= 100_000);
     }
 
@@ -120,7 +120,7 @@ public class BenchCommand implements Callable<Integer> {
         }
         double plainOne = best(() -> hashOnThreads(paths, 1));
         double plainMany = best(() -> hashOnThreads(paths, parallel));
-        line("CPU-bound speedup (sha256 of %d x 16 MiB, 1 -> %d slots)".formatted(files, parallel),
+        line("CPU-bound speedup (sha256 of %d x 16 MiB, 1 slot -> %s)".formatted(files, Plural.of(parallel, "slot")),
                 "%.2fx (%.2fs -> %.2fs); plain threads %.2fx".formatted(speedup, one, many, plainOne / plainMany),
                 "goal >= %.2fx".formatted(0.9 * parallel), speedup >= 0.9 * parallel);
     }
@@ -147,7 +147,7 @@ public class BenchCommand implements Callable<Integer> {
             timed(new RangeSource(1, 30, 1), command, 1, work);
             double ours = timed(new RangeSource(1, n, 1), command, 1, work) * 1000 / n;
             double ratio = ours / bare;
-            line("command per-task cost (%s, %d tasks, 1 slot)".formatted(program, n),
+            line("command per-task cost (%s, %s, 1 slot)".formatted(program, Plural.of(n, "task")),
                     "%.2f ms vs bare start+wait %.2f ms = %.2fx".formatted(ours, bare, ratio), "goal <= 1.5x", ratio <= 1.5);
         }
     }
@@ -177,7 +177,7 @@ public class BenchCommand implements Callable<Integer> {
             poolSeconds = timed(new RangeSource(1, n, 1), pool, parallel, work);
         }
         double ratio = commandSeconds / poolSeconds;
-        line("processPool vs command (100 ms start-up, %d tasks, %d slots)".formatted(n, parallel),
+        line("processPool vs command (100 ms start-up, %s, %s)".formatted(Plural.of(n, "task"), Plural.of(parallel, "slot")),
                 "%.1fx (%.2fs vs %.2fs)".formatted(ratio, commandSeconds, poolSeconds), "goal >= 20x", ratio >= 20);
     }
 

@@ -54,11 +54,11 @@ final class BrokerBench {
         out.flush();
 
         double ours = trivial(tasks, 2, 0);
-        out.printf(Locale.ROOT, "end-to-end: %,d trivial tasks, 2 worker processes x %d slots, adaptive prefetch: %,.0f tasks/s"
-                + " = %.2f of the bound (goal >= 0.80)%n", tasks, slotsPerWorker, ours, ours / taskBound);
+        out.printf(Locale.ROOT, "end-to-end: %,d trivial %s, 2 worker processes x %s, adaptive prefetch: %,.0f tasks/s"
+                + " = %.2f of the bound (goal >= 0.80)%n", tasks, Plural.noun(tasks, "task"), Plural.of(slotsPerWorker, "slot"), ours, ours / taskBound);
         double mixed = mixed(400, 2, 0);
-        out.printf(Locale.ROOT, "mixed batch: 400 tasks, every 10th sleeps 500 ms, 2 x %d slots, adaptive: makespan %.2f x ideal"
-                + " (goal <= 1.2)%n", slotsPerWorker, mixed);
+        out.printf(Locale.ROOT, "mixed batch: 400 tasks, every 10th sleeps 500 ms, 2 x %s, adaptive: makespan %.2f x ideal"
+                + " (goal <= 1.2)%n", Plural.of(slotsPerWorker, "slot"), mixed);
         out.println("how they move:");
         for (int prefetch : new int[] {1, 8, 50, 250}) {
             double t = trivial(tasks / 2, 2, prefetch);

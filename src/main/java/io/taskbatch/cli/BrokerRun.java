@@ -48,7 +48,7 @@ final class BrokerRun {
         boolean resuming = state != null && state.resuming();
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
                 batch.retryDelays(), MAX_UNCONFIRMED, !resuming, keepQueues, wait);
-             ResultSink sink = new JsonLinesSink(open(output), output != null)) {
+             ResultSink sink = new JsonLinesSink(open(output, listener), output != null)) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
                     state == null ? listener : listener.andThen(checkpointer(state, transport))));
@@ -59,7 +59,7 @@ final class BrokerRun {
             BatchOutcome outcome = master.run(batch.source(), transport, sink);
             if (state != null) state.checkpoint(transport.confirmedPrefix());
             if (transport.malformedDeadLetters() > 0) {
-                LOG.warnf("%d malformed messages were dead-lettered during the batch", transport.malformedDeadLetters());
+                LOG.warnf("%s dead-lettered during the batch", Plural.of(transport.malformedDeadLetters(), "malformed message"));
             }
             return outcome;
         }
@@ -91,8 +91,10 @@ final class BrokerRun {
         void run() throws IOException;
     }
 
-    private static OutputStream open(Path output) throws IOException {
-        return output == null ? System.out : new FileOutputStream(output.toFile(), true);
+    /** The results file, or stdout; stdout through the progress bar's guard when the bar is on the same terminal. */
+    private static OutputStream open(Path output, ProgressListener listener) throws IOException {
+        if (output != null) return new FileOutputStream(output.toFile(), true);
+        return listener instanceof ProgressPrinter printer ? printer.guard(System.out, ProgressPrinter.stdoutIsTerminal()) : System.out;
     }
 
     private static ProgressListener checkpointer(MasterState state, AmqpMasterTransport transport) {

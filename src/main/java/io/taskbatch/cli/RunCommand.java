@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
                 "progress and the summary go to stderr."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the batch succeeded", "1:the batch failed (failurePolicy exceeded)",
-                "2:invalid manifest or arguments; nothing was run"})
+                "2:invalid manifest or arguments; nothing was run",
+                "3:the broker could not be reached or used (with --broker)"})
 public class RunCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
@@ -98,6 +99,8 @@ public class RunCommand implements Callable<Integer> {
             return ExitCodes.INVALID;
         }
         ProgressPrinter printer = new ProgressPrinter(plan.name(), err, mode);
+        if (output == null) out = printer.guard(out, ProgressPrinter.stdoutIsTerminal());
+        printer.start();
         BatchOutcome outcome;
         try (ResultSink sink = new JsonLinesSink(out, output != null);
              TaskExecutor executor = batch.executor(handlers, slots)) {
@@ -111,9 +114,10 @@ public class RunCommand implements Callable<Integer> {
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;
         WorkerProcesses[] processes = new WorkerProcesses[1];
+        ProgressPrinter printer = new ProgressPrinter(batch.plan().name(), err, mode);
+        printer.start();
         try {
-            BatchOutcome outcome = BrokerRun.runMaster(batch, address, output, null, false,
-                    new ProgressPrinter(batch.plan().name(), err, mode), interval,
+            BatchOutcome outcome = BrokerRun.runMaster(batch, address, output, null, false, printer, interval,
                     () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address));
             return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (IOException | TimeoutException e) {

@@ -10,6 +10,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.taskbatch.api.TaskBatch;
@@ -31,6 +34,8 @@ import java.util.stream.Collectors;
  * apply}'s strict field validation would report them.
  */
 public final class ManifestLoader {
+    /** More problems than this in one TaskBatch are not worth binding again for. */
+    private static final int MAX_PROBLEMS = 100;
     private static final YAMLMapper MAPPER = YAMLMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
@@ -66,9 +71,12 @@ public final class ManifestLoader {
         JsonNode batchNode = null;
         Map<String, Map<String, String>> configMaps = new LinkedHashMap<>();
         List<String> kinds = new ArrayList<>();
+        List<Violation> violations = new ArrayList<>();
         for (JsonNode doc : documents) {
             if (!doc.isObject()) {
-                throw new InvalidManifestException("(document)", "expected a Kubernetes object (a mapping with apiVersion and kind), got " + doc.getNodeType().toString().toLowerCase());
+                violations.add(new Violation("(document)", "expected a Kubernetes object (a mapping with apiVersion and kind), got "
+                        + doc.getNodeType().toString().toLowerCase()));
+                continue;
             }
             String kind = doc.path("kind").asText("");
             kinds.add(kind.isEmpty() ? "(no kind)" : kind);
@@ -82,22 +90,56 @@ public final class ManifestLoader {
             }
         }
         if (batchNode == null) {
-            throw new InvalidManifestException("kind", "no TaskBatch in the file (found: "
-                    + (kinds.isEmpty() ? "nothing" : String.join(", ", kinds)) + "); expected kind: TaskBatch");
+            violations.add(new Violation("kind", "no TaskBatch in the file (found: "
+                    + (kinds.isEmpty() ? "nothing" : String.join(", ", kinds)) + "); expected kind: TaskBatch"));
+            throw new InvalidManifestException(violations);
         }
         String apiVersion = batchNode.path("apiVersion").asText("");
         if (!apiVersion.equals(TaskBatch.API_VERSION)) {
-            throw new InvalidManifestException("apiVersion", (apiVersion.isEmpty() ? "missing" : "\"" + apiVersion + "\" is not supported")
-                    + "; expected " + TaskBatch.API_VERSION);
+            violations.add(new Violation("apiVersion", (apiVersion.isEmpty() ? "missing" : "\"" + apiVersion + "\" is not supported")
+                    + "; expected " + TaskBatch.API_VERSION));
         }
-        try {
-            TaskBatch batch = MAPPER.treeToValue(batchNode, TaskBatch.class);
-            return new Manifest(batch, configMaps, file);
-        } catch (JsonProcessingException e) {
-            throw new InvalidManifestException(describe(e, batchNode));
-        } catch (IllegalArgumentException e) {
-            throw new InvalidManifestException("(TaskBatch)", e.getMessage());
+        TaskBatch batch = bind(batchNode.deepCopy(), violations);
+        Manifest manifest = batch == null ? null : new Manifest(batch, configMaps, file);
+        if (!violations.isEmpty()) throw new InvalidManifestException(violations, manifest);
+        return manifest;
+    }
+
+    /**
+     * Binds the TaskBatch, collecting every unknown field and wrong type instead of stopping at the
+     * first: each problem is recorded, the offending field taken out of the tree, and binding tried
+     * again. Returns the batch bound from what was left (for the cross-field checks), or null.
+     */
+    private static TaskBatch bind(ObjectNode root, List<Violation> violations) {
+        for (int attempt = 0; attempt < MAX_PROBLEMS; attempt++) {
+            try {
+                return MAPPER.treeToValue(root, TaskBatch.class);
+            } catch (JsonProcessingException e) {
+                violations.add(describe(e, root));
+                if (!(e instanceof JsonMappingException m) || !remove(root, m.getPath())) return null;
+            } catch (IllegalArgumentException e) {
+                violations.add(new Violation("(TaskBatch)", e.getMessage()));
+                return null;
+            }
         }
+        return null;
+    }
+
+    /** Takes the node at {@code refs} out of the tree: a field is removed, a list element set to null. */
+    private static boolean remove(JsonNode root, List<JsonMappingException.Reference> refs) {
+        if (refs.isEmpty()) return false;
+        JsonNode parent = nodeAt(root, refs.subList(0, refs.size() - 1));
+        JsonMappingException.Reference last = refs.get(refs.size() - 1);
+        if (last.getFieldName() != null && parent instanceof ObjectNode o && o.has(last.getFieldName())) {
+            o.remove(last.getFieldName());
+            return true;
+        }
+        if (last.getIndex() >= 0 && parent instanceof ArrayNode a && last.getIndex() < a.size()
+                && !a.get(last.getIndex()).isNull()) {
+            a.set(last.getIndex(), NullNode.getInstance());
+            return true;
+        }
+        return false;
     }
 
     private static Map<String, String> configMapData(JsonNode doc) {
@@ -106,20 +148,20 @@ public final class ManifestLoader {
         return data;
     }
 
-    private static List<Violation> describe(JsonProcessingException e, JsonNode root) {
+    private static Violation describe(JsonProcessingException e, JsonNode root) {
         if (!(e instanceof JsonMappingException m)) {
-            return List.of(new Violation(where(e), originalMessage(e)));
+            return new Violation(where(e), originalMessage(e));
         }
         String field = path(m.getPath());
         if (m instanceof UnrecognizedPropertyException u) {
-            return List.of(new Violation(field, "unknown field \"" + u.getPropertyName() + "\"; known fields here: "
-                    + known(u.getKnownPropertyIds())));
+            return new Violation(field, "unknown field \"" + u.getPropertyName() + "\"; known fields here: "
+                    + known(u.getKnownPropertyIds()));
         }
         if (m instanceof MismatchedInputException mi && mi.getTargetType() != null) {
-            return List.of(new Violation(field, "expected " + describeType(mi.getTargetType()) + ", got "
-                    + describeValue(nodeAt(root, m.getPath()))));
+            return new Violation(field, "expected " + describeType(mi.getTargetType()) + ", got "
+                    + describeValue(nodeAt(root, m.getPath())));
         }
-        return List.of(new Violation(field, firstLine(originalMessage(e))));
+        return new Violation(field, firstLine(originalMessage(e)));
     }
 
     private static String path(List<JsonMappingException.Reference> refs) {

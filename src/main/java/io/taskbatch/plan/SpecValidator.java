@@ -62,6 +62,27 @@ public final class SpecValidator {
         return new BatchPlan(name, namespace, spec, retry, timeout, maxFailed, spec.getWorkers().getConcurrency());
     }
 
+    /**
+     * {@code e}'s violations (unknown fields, wrong types) and those the checks here find in what was
+     * left of the manifest without them, so that one run reports every problem. A check's violation
+     * at or under a field already reported is left out: it is the same mistake seen again.
+     */
+    public static InvalidManifestException withCrossFieldChecks(InvalidManifestException e, Set<String> builtins) {
+        if (e.partial().isEmpty()) return e;
+        try {
+            validate(e.partial().get().batch(), builtins);
+            return e;
+        } catch (InvalidManifestException checks) {
+            List<Violation> all = new ArrayList<>(e.violations());
+            for (Violation c : checks.violations()) {
+                boolean seen = e.violations().stream().anyMatch(p -> c.field().equals(p.field())
+                        || c.field().startsWith(p.field() + ".") || c.field().startsWith(p.field() + "["));
+                if (!seen) all.add(c);
+            }
+            return new InvalidManifestException(all, e.partial().get());
+        }
+    }
+
     private static void checkSource(TaskSourceSpec tasks, List<Violation> v) {
         String field = "spec.tasks";
         if (tasks == null) {

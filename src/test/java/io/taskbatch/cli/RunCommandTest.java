@@ -128,6 +128,33 @@ class RunCommandTest {
     }
 
     @Test
+    void fiveMistakesOfEveryKindGiveFiveLinesInOneRun() throws Exception {
+        Outcome o = run(HEAD + "spec:\n"
+                + "  tasks:\n    range: {from: 1}\n    itemz: [a]\n"            // missing range.to; unknown field in tasks
+                + OK_RUN
+                + "  retry:\n    maxAttempt: 3\n    backoff: 5m\n    maxBackoff: 1m\n" // unknown field in retry; backoff > max
+                + "  workers:\n    concurrency: many\n");                      // text where a number goes
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.INVALID);
+        List<String> lines = o.err().lines().filter(l -> l.startsWith("  ")).map(String::strip).toList();
+        assertThat(lines).as(o.err()).hasSize(5);
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("spec.tasks.itemz: unknown field \"itemz\""))
+                .anySatisfy(l -> assertThat(l).startsWith("spec.retry.maxAttempt: unknown field \"maxAttempt\""))
+                .anySatisfy(l -> assertThat(l).startsWith("spec.workers.concurrency: expected an integer, got \"many\""))
+                .anySatisfy(l -> assertThat(l).startsWith("spec.tasks.range.to: required"))
+                .anySatisfy(l -> assertThat(l).startsWith("spec.retry.backoff: 5m is longer than maxBackoff 1m"));
+        assertThat(o.output()).doesNotExist();
+    }
+
+    @Test
+    void aWrongTypeIsNotReportedTwice() throws Exception {
+        Outcome o = run(HEAD + "spec:\n" + OK_TASKS + "  run: square\n  taskTimeuot: 5m\n");
+        List<String> lines = o.err().lines().filter(l -> l.startsWith("  ")).map(String::strip).toList();
+        assertThat(lines).as(o.err()).hasSize(2);
+        assertThat(lines.get(0)).startsWith("spec.run: expected a mapping");
+        assertThat(lines.get(1)).startsWith("spec.taskTimeuot: unknown field");
+    }
+
+    @Test
     void aMissingFileIsNamed() throws Exception {
         RunCommand command = new RunCommand();
         command.handlers = TaskHandlers.standard();

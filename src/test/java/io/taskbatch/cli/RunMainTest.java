@@ -50,4 +50,11 @@ class RunMainTest {
     void aMissingManifestExitsWith2(LaunchResult result) {
         assertThat(result.getErrorOutput()).contains("no-such-file.yaml: no such file");
     }
+
+    @Test
+    @Launch(value = {"run", "--ouput", "x.jsonl", "k8s/examples/squares.yaml"}, exitCode = 2)
+    void aMistypedOptionInTheAppGetsASuggestionNotTheUsage(LaunchResult result) {
+        assertThat(result.getErrorOutput()).contains("Unknown option: '--ouput'").contains("Did you mean --output?")
+                .doesNotContain("Usage:");
+    }
 }
