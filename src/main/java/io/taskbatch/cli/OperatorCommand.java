@@ -1,11 +1,16 @@
 package io.taskbatch.cli;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.OperatorException;
 import io.quarkus.runtime.Quarkus;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
 import org.jboss.logging.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code taskbatch operator}: reconciles TaskBatches until stopped. */
 @Command(name = "operator", mixinStandardHelpOptions = true,
@@ -22,13 +27,41 @@ public class OperatorCommand implements Callable<Integer> {
     @Inject
     RoleReadiness readiness;
 
+    @Inject
+    KubernetesClient client;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         readiness.serve("operator", () -> operator.getRuntimeInfo().isStarted()
                 && operator.getRuntimeInfo().allEventSourcesAreHealthy(), "the operator's informers are not all running");
-        operator.start();
+        try {
+            operator.start();
+        } catch (OperatorException e) {
+            spec.commandLine().getErr().println("cannot start the operator: " + whyNot(e));
+            return ExitCodes.UNAVAILABLE;
+        }
         LOG.info("taskbatch operator started");
         Quarkus.waitForExit();
         return ExitCodes.SUCCEEDED;
+    }
+
+    /** One line: what the API server said, or that it could not be reached and what to do. */
+    private String whyNot(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null) {
+                String said = k.getStatus().getMessage();
+                return k.getCode() == 404 ? said + " (install the CRD first: kubectl apply --server-side -f k8s/crd/)" : said;
+            }
+            if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException) {
+                return "the Kubernetes API at " + client.getMasterUrl() + " cannot be reached (" + t.getMessage()
+                        + "). Run it in a cluster, or point KUBECONFIG (or QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL) at one.";
+            }
+        }
+        Throwable root = e;
+        while (root.getCause() != null) root = root.getCause();
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 }
