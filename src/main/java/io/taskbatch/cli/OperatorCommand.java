@@ -1,9 +1,9 @@
 package io.taskbatch.cli;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.OperatorException;
+import io.taskbatch.cluster.ApiErrors;
 import io.quarkus.runtime.Quarkus;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
@@ -50,18 +50,16 @@ public class OperatorCommand implements Callable<Integer> {
 
     /** One line: what the API server said, or that it could not be reached and what to do. */
     private String whyNot(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null) {
-                String said = k.getStatus().getMessage();
-                return k.getCode() == 404 ? said + " (install the CRD first: kubectl apply --server-side -f k8s/crd/)" : said;
-            }
-            if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException) {
-                return "the Kubernetes API at " + client.getMasterUrl() + " cannot be reached (" + t.getMessage()
-                        + "). Run it in a cluster, or point KUBECONFIG (or QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL) at one.";
-            }
+        var fromServer = ApiErrors.fromServer(e);
+        if (fromServer.isPresent()) {
+            String said = fromServer.get().getStatus().getMessage();
+            return fromServer.get().getCode() == 404 ? said + " (install the CRD first: kubectl apply --server-side -f k8s/crd/)" : said;
         }
-        Throwable root = e;
-        while (root.getCause() != null) root = root.getCause();
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
+        Throwable root = ApiErrors.root(e);
+        if (root instanceof java.net.ConnectException || root instanceof java.net.UnknownHostException) {
+            return "the Kubernetes API at " + client.getMasterUrl() + " cannot be reached (" + root.getMessage()
+                    + "). Run it in a cluster, or point KUBECONFIG (or QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL) at one.";
+        }
+        return ApiErrors.describe(e);
     }
 }

@@ -20,6 +20,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.cluster.ApiErrors;
 import io.taskbatch.cluster.OwnedStatusFields;
 import io.taskbatch.operator.BatchEvents.Reason;
 import io.taskbatch.plan.InvalidManifestException;
@@ -239,16 +240,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
 
     /** What went wrong in one line: the API server's own message (e.g. a 403) where there is one, else the root cause. */
     static String describe(Throwable e) {
-        Throwable root = e;
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null) {
-                root = k;
-                break;
-            }
-            root = t;
-        }
-        String text = root instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null
-                ? k.getStatus().getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        String text = ApiErrors.describe(e);
         return text.length() > 1000 ? text.substring(0, 1000) + "…" : text;
     }
 }
