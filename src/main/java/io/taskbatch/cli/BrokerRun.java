@@ -1,5 +1,7 @@
 package io.taskbatch.cli;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.taskbatch.metrics.MasterMetrics;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.JsonLinesSink;
 import io.taskbatch.master.Master;
@@ -37,13 +39,15 @@ final class BrokerRun {
     static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, Path output, Path stateDir, boolean keepQueues,
                                   ProgressListener listener, Duration progressInterval, QueuesReady onQueuesReady)
             throws IOException, InterruptedException, TimeoutException {
-        return runMaster(batch, broker, BrokerWait.once(), output, stateDir, keepQueues, listener, progressInterval, onQueuesReady);
+        return runMaster(batch, broker, BrokerWait.once(), output, stateDir, keepQueues, listener, progressInterval, onQueuesReady,
+                null);
     }
 
-    /** As above, waiting for the broker at start as {@code wait} says. */
+    /** As above, waiting for the broker at start as {@code wait} says, and showing the batch in {@code metrics} (if not null). */
     static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, BrokerWait wait, Path output, Path stateDir,
                                   boolean keepQueues, ProgressListener listener, Duration progressInterval,
-                                  QueuesReady onQueuesReady) throws IOException, InterruptedException, TimeoutException {
+                                  QueuesReady onQueuesReady, MeterRegistry metrics)
+            throws IOException, InterruptedException, TimeoutException {
         MasterState state = stateDir == null ? null : MasterState.open(stateDir, output, batch.queues().prefix());
         boolean resuming = state != null && state.resuming();
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
@@ -52,6 +56,10 @@ final class BrokerRun {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
                     state == null ? listener : listener.andThen(checkpointer(state, transport))));
+            if (metrics != null) {
+                MasterMetrics.register(metrics, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
+                        batch.plan().name(), master::progress, transport::queueDepths);
+            }
             if (resuming) {
                 LOG.infof("resuming %s: tasks before %d are on the broker or done", batch.plan().id(), state.confirmedPrefix());
                 master.resume(state.storedResults(), state.confirmedPrefix());

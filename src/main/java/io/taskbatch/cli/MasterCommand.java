@@ -1,5 +1,6 @@
 package io.taskbatch.cli;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.BrokerWait;
@@ -91,6 +92,9 @@ public class MasterCommand implements Callable<Integer> {
     @Inject
     RoleReadiness readiness;
 
+    @Inject
+    MeterRegistry registry;
+
     @Spec
     CommandSpec spec;
 
@@ -117,7 +121,7 @@ public class MasterCommand implements Callable<Integer> {
         if (onCluster) listener = listener.andThen(statusWriter(batch, results));
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, wait, results, stateDir, keepQueues,
-                    listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""));
+                    listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""), registry);
             // on a cluster the status tells the outcome; a nonzero exit would only restart the master
             return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {

@@ -1,5 +1,8 @@
 package io.taskbatch.cli;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.taskbatch.api.RunSpec;
+import io.taskbatch.metrics.WorkerMetrics;
 import io.taskbatch.queue.amqp.AmqpWorkerTransport;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.BrokerWait;
@@ -74,6 +77,9 @@ public class WorkerCommand implements Callable<Integer> {
     @Inject
     RoleReadiness readiness;
 
+    @Inject
+    MeterRegistry registry;
+
     @Spec
     CommandSpec spec;
 
@@ -122,8 +128,11 @@ public class WorkerCommand implements Callable<Integer> {
                 return ExitCodes.FAILED;
             }
             if (!removeHook(onTermWhileWaiting)) return ExitCodes.FAILED;
+            WorkerMetrics metrics = new WorkerMetrics(registry, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
+                    batch.plan().name(), executorKind(batch.plan().spec().getRun()));
+            transport.measure(metrics);
             Worker worker = new Worker(new Worker.Settings(batch.plan().id(), workerName, slotCount, batch.plan().retry(),
-                    batch.plan().taskTimeout()), executor, transport);
+                    batch.plan().taskTimeout()), executor, transport, metrics);
             Thread onTerm = Thread.ofPlatform().name("taskbatch-sigterm").unstarted(() -> {
                 try {
                     worker.stop(Duration.ofSeconds(graceSeconds));
@@ -147,6 +156,11 @@ public class WorkerCommand implements Callable<Integer> {
             worker.close();
             return transport.finished() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         }
+    }
+
+    /** The duration histogram's executor label. */
+    static String executorKind(RunSpec run) {
+        return run.getBuiltin() != null ? "builtin" : run.getProcessPool() != null ? "processPool" : "command";
     }
 
     /** False when the JVM is already shutting down (SIGTERM came). */

@@ -57,6 +57,11 @@ public final class Master {
         counters.published(confirmedPrefix);
     }
 
+    /** The batch's counts now (for metrics). */
+    public Progress progress() {
+        return counters.snapshot();
+    }
+
     /** Tasks recorded as done so far (for a checkpoint, or tests). */
     public long doneCount() {
         return counters.snapshot().done();

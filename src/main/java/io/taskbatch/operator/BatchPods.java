@@ -58,13 +58,29 @@ final class BatchPods {
     /** The log format (text or json) the operator runs with; its master and worker pods get the same. */
     static final String LOG_FORMAT = "TASKBATCH_LOG_FORMAT";
 
+    /** The named port master and worker pods serve {@code /q/metrics} and {@code /q/health} on (the chart's PodMonitor scrapes it). */
+    static final String METRICS_PORT_NAME = "metrics";
+    static final int METRICS_PORT = 8080;
+    /** How a role learns its HTTP port (application.properties; 0, a free port, when unset, for roles on one host). */
+    static final String HTTP_PORT_ENV = "TASKBATCH_HTTP_PORT";
+    static final String SHUTDOWN_DELAY_ENV = "QUARKUS_SHUTDOWN_DELAY";
+
     static Container container(String name, String image, OperatorConfig config, List<String> args, List<EnvVar> env,
                                List<VolumeMount> mounts, String cpu, String memory) {
         List<EnvVar> all = new ArrayList<>(env);
         String logFormat = System.getenv(LOG_FORMAT);
         if (logFormat != null && !logFormat.isBlank()) all.add(env(LOG_FORMAT, logFormat));
+        all.add(env(HTTP_PORT_ENV, String.valueOf(METRICS_PORT)));
+        // Quarkus' shutdown delay (enabled in application.properties): however the role ends, done or SIGTERM (a
+        // worker the operator scales down), it serves its last counts this long before it goes
+        all.add(env(SHUTDOWN_DELAY_ENV, config.metricsLinger().toMillis() + "ms"));
         return new ContainerBuilder().withName(name).withImage(image).withImagePullPolicy(config.imagePullPolicy())
                 .withArgs(args).withEnv(all).withVolumeMounts(mounts)
+                .addNewPort().withName(METRICS_PORT_NAME).withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
+                // a worker is ready while it consumes its batch's tasks, a master once its queues are declared
+                // (io.taskbatch.cli.RoleReadiness); nothing routes to them, so readiness is what `kubectl get pods` shows
+                .withNewReadinessProbe().withNewHttpGet().withPath("/q/health/ready").withNewPort(METRICS_PORT_NAME)
+                .endHttpGet().withPeriodSeconds(5).withFailureThreshold(3).endReadinessProbe()
                 .withNewResources()
                 .addToRequests("cpu", new Quantity(cpu)).addToRequests("memory", new Quantity(memory))
                 .addToLimits("memory", new Quantity(memory))

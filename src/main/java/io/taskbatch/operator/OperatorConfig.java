@@ -47,6 +47,14 @@ public interface OperatorConfig {
     @WithDefault("10m")
     Duration queueCleanupTimeout();
 
+    /**
+     * How long master and worker pods keep serving {@code /q/metrics} once they are done (their batch is over, or
+     * they were told to stop), so that Prometheus scrapes the final counts: more than the PodMonitor's interval (the
+     * chart's {@code metrics.interval}) and less than the pods' termination grace period (30 s).
+     */
+    @WithDefault("20s")
+    Duration metricsLinger();
+
     /** Service account of the worker pods unless a batch names one; empty: the namespace's default. */
     Optional<String> workerServiceAccount();
 }

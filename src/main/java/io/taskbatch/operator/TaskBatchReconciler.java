@@ -1,5 +1,6 @@
 package io.taskbatch.operator;
 
+import io.taskbatch.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -75,12 +76,14 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private final BatchEvents events;
     private final QueueJanitor janitor;
     private final Map<String, String> toldPhase = new ConcurrentHashMap<>();
+    private final OperatorMetrics metrics;
 
     @Inject
-    public TaskBatchReconciler(OperatorConfig config, TaskHandlers handlers, KubernetesClient client) {
+    public TaskBatchReconciler(OperatorConfig config, TaskHandlers handlers, KubernetesClient client, OperatorMetrics metrics) {
         this.config = config;
         this.handlers = handlers;
         this.client = client;
+        this.metrics = metrics;
         this.events = new BatchEvents(client);
         this.janitor = new QueueJanitor(client, config);
     }
@@ -127,6 +130,8 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                 : BatchStatusAggregator.finished(after.getPhase()) ? expireWhenDue(batch, after)
                 : UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
         writeStatus(batch, after);
+        metrics.reconciled(batch.getMetadata().getNamespace(), batch.getMetadata().getName(), true);
+        metrics.phase(batch.getMetadata().getUid(), batch.getMetadata().getNamespace(), after.getPhase());
         return next;
     }
 
@@ -201,6 +206,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public DeleteControl cleanup(TaskBatch batch, Context<TaskBatch> context) {
         toldPhase.remove(batch.getMetadata().getUid());
+        metrics.forget(batch.getMetadata().getUid());
         if (validate(batch) != null && batch.getStatus() != null && batch.getStatus().getTotal() == null) {
             return DeleteControl.defaultDelete(); // never started: no queues
         }
@@ -228,6 +234,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public ErrorStatusUpdateControl<TaskBatch> updateErrorStatus(TaskBatch batch, Context<TaskBatch> context, Exception e) {
         LOG.warnf(e, "%s/%s: reconciliation failed", batch.getMetadata().getNamespace(), batch.getMetadata().getName());
+        metrics.reconciled(batch.getMetadata().getNamespace(), batch.getMetadata().getName(), false);
         try {
             // through our own merge patch of the operator's fields: JOSDK's would send the master's fields too
             writeStatus(batch, BatchStatusAggregator.reconcileFailed(batch, describe(e), Instant.now()));

@@ -43,6 +43,16 @@ final class Slot {
         }
     }
 
+    /** Whether a task runs on this slot now. */
+    boolean busy() {
+        lock.lock();
+        try {
+            return running;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Ends the task; returns whether the watchdog timed it out (and clears its interrupt). */
     boolean end() {
         lock.lock();

@@ -1,5 +1,7 @@
 package io.taskbatch.worker;
 
+import io.taskbatch.metrics.WorkerMetrics;
+import io.taskbatch.metrics.WorkerMetrics.Outcome;
 import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.TaskMessage;
 import io.taskbatch.queue.WorkerTransport.TaskDelivery;
@@ -20,13 +22,16 @@ final class TaskRunner {
     private final TaskExecutor executor;
     private final RetryPolicy retry;
     private final Duration taskTimeout;
+    private final WorkerMetrics metrics;
 
-    TaskRunner(String batch, String worker, TaskExecutor executor, RetryPolicy retry, Duration taskTimeout) {
+    TaskRunner(String batch, String worker, TaskExecutor executor, RetryPolicy retry, Duration taskTimeout,
+               WorkerMetrics metrics) {
         this.batch = batch;
         this.worker = worker;
         this.executor = executor;
         this.retry = retry;
         this.taskTimeout = taskTimeout;
+        this.metrics = metrics;
     }
 
     /**
@@ -83,19 +88,24 @@ final class TaskRunner {
             LOG.debugf("task %d attempt %d interrupted: the worker is stopping, the task goes back to the queue",
                     task.id(), task.attempt());
             delivery.release();
+            metrics.attempt(Outcome.RELEASED, 0);
             throw new InterruptedException("stopping");
         }
-        long durationMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        long nanos = System.nanoTime() - start;
+        long durationMs = TimeUnit.NANOSECONDS.toMillis(nanos);
         if (error == null) {
             LOG.debugf("task %d attempt %d succeeded in %d ms", task.id(), task.attempt(), durationMs);
             delivery.complete(ResultMessage.succeeded(task, output, durationMs, worker));
+            metrics.attempt(Outcome.SUCCEEDED, nanos);
         } else if (retryable && retry.mayRetryAfter(task.attempt())) {
             Duration delay = retry.delayAfter(task.attempt());
             LOG.debugf("task %d attempt %d failed, retrying in %s: %s", task.id(), task.attempt(), delay, error);
             delivery.retry(task.nextAttempt(), delay);
+            metrics.attempt(Outcome.RETRIED, nanos);
         } else {
             LOG.debugf("task %d attempt %d failed for good: %s", task.id(), task.attempt(), error);
             delivery.complete(ResultMessage.failed(task, error, durationMs, worker));
+            metrics.attempt(Outcome.FAILED, nanos);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.taskbatch.worker;
 
+import io.taskbatch.metrics.MetricNames;
+import io.taskbatch.metrics.WorkerMetrics;
 import io.taskbatch.queue.WorkerTransport;
 import io.taskbatch.queue.WorkerTransport.TaskDelivery;
 import io.taskbatch.queue.WorkerTransport.TaskInbox;
@@ -29,15 +31,23 @@ public final class Worker implements AutoCloseable {
     private volatile boolean stopping;
 
     public Worker(Settings settings, TaskExecutor executor, WorkerTransport transport) {
+        this(settings, executor, transport, WorkerMetrics.none());
+    }
+
+    /** A worker that counts its tasks in {@code metrics} and shows its slots there. */
+    public Worker(Settings settings, TaskExecutor executor, WorkerTransport transport, WorkerMetrics metrics) {
         if (settings.slots() < 1) throw new IllegalArgumentException("a worker needs at least one slot");
         this.transport = transport;
-        this.runner = new TaskRunner(settings.batch(), settings.name(), executor, settings.retry(), settings.taskTimeout());
+        this.runner = new TaskRunner(settings.batch(), settings.name(), executor, settings.retry(), settings.taskTimeout(),
+                metrics);
         ThreadFactory factory = executor.waitsMostly()
                 ? Thread.ofVirtual().name("taskbatch-slot-", 1).factory()
                 : Thread.ofPlatform().name("taskbatch-slot-", 1).daemon().factory();
         this.threads = Executors.newThreadPerTaskExecutor(factory);
         for (int i = 0; i < settings.slots(); i++) slots.add(new Slot(i));
         this.watchdog = new SlotWatchdog("taskbatch-watchdog", slots);
+        metrics.gauge(MetricNames.WORKER_SLOTS, "Task slots of this worker", slots::size);
+        metrics.gauge(MetricNames.WORKER_SLOTS_BUSY, "Slots running a task now", this::busySlots);
     }
 
     /** Identity and limits of a worker. */
@@ -91,6 +101,15 @@ public final class Worker implements AutoCloseable {
             threads.shutdownNow();
             threads.awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** Slots running a task now. */
+    public int busySlots() {
+        int busy = 0;
+        for (Slot slot : slots) {
+            if (slot.busy()) busy++;
+        }
+        return busy;
     }
 
     public int slots() {

@@ -29,6 +29,9 @@ import io.taskbatch.testing.MockCluster;
 import io.taskbatch.testing.PodProcess;
 import io.taskbatch.testing.PrinterColumns;
 import io.taskbatch.testing.RabbitExtension;
+import io.taskbatch.testing.Scrape;
+import io.taskbatch.metrics.MetricNames;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,6 +78,9 @@ class OperatorFlowIT {
 
     @Inject
     Operator operator;
+
+    @Inject
+    MeterRegistry meters;
 
     /** Pod dirs, claims and logs; kept under target/ to read after a failure. */
     Path work;
@@ -396,6 +402,108 @@ class OperatorFlowIT {
     }
 
     /**
+     * Both roles serve task metrics on their pods' named port, during the run and for a while after it (so the last
+     * scrape has the final counts): the workers' counters add up to the batch's counts, the duration histogram is
+     * filled, the master's done and total are right; each role's readiness is UP while it works; the operator counts
+     * its reconciliations and the batch's phase.
+     */
+    @Test
+    void bothRolesServeTaskMetricsThatAddUpToTheBatch() throws Exception {
+        int total = 600;
+        // 1 in 10 fails every attempt (retried once, then failed), 1 in 10 fails its first attempt only
+        String items = IntStream.range(0, total).mapToObj(i -> i % 10 == 3 ? "\"x\"" : i % 10 == 5 ? "\"1\"" : "\"0\"")
+                .collect(Collectors.joining(", "));
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: metered
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    command: ["sh", "-c", "sleep 0.02; case $TASK_INPUT in x) exit 1;; 1) [ $TASK_ATTEMPT -gt 1 ] || exit 1;; esac; echo ok"]
+                  retry: {maxAttempts: 2, backoff: 100ms, maxBackoff: 100ms}
+                  failurePolicy: {maxFailedTasks: 1000}
+                  workers: {replicas: 2, cpu: "1", concurrency: 2}
+                """.formatted(items));
+        String[] batch = {"namespace", ns, "batch", "metered"};
+        // during the run: the worker is ready and busy, the master knows the total and is under way
+        await().atMost(BATCH).pollInterval(Duration.ofMillis(200)).ignoreExceptionsInstanceOf(IOException.class)
+                .untilAsserted(() -> {
+            PodProcess worker = kubelet.pods("metered-workers").stream().filter(p -> p.hostPort("metrics").isPresent())
+                    .findFirst().orElseThrow(() -> new AssertionError("no worker pod yet"));
+            PodProcess master = kubelet.pods("metered-master").stream().filter(p -> p.hostPort("metrics").isPresent())
+                    .findFirst().orElseThrow(() -> new AssertionError("no master pod yet"));
+            int workerPort = worker.hostPort("metrics").orElseThrow();
+            int masterPort = master.hostPort("metrics").orElseThrow();
+            assertThat(Scrape.get(workerPort, "/q/health/ready").statusCode()).as("worker ready while consuming").isEqualTo(200);
+            assertThat(Scrape.get(masterPort, "/q/health/ready").statusCode()).as("master ready once connected").isEqualTo(200);
+            Scrape w = Scrape.of(workerPort);
+            assertThat(w.sum("taskbatch_worker_slots", batch)).isEqualTo(2);
+            assertThat(w.sum("taskbatch_worker_tasks_total", batch)).as("tasks done so far").isPositive();
+            Scrape m = Scrape.of(masterPort);
+            assertThat(m.sum("taskbatch_master_tasks", batch)).isEqualTo(total);
+            assertThat(m.sum("taskbatch_master_tasks_done_total", batch)).isPositive().isLessThan(total);
+        });
+        TaskBatchStatus status = waitComplete("metered").getStatus();
+        assertThat(status.getSucceeded()).isEqualTo(total * 9 / 10);
+        assertThat(status.getFailed()).isEqualTo(total / 10);
+
+        // after the run, within the linger: the last scrape of each role has the final counts
+        List<Scrape> workers = new ArrayList<>();
+        for (PodProcess pod : kubelet.pods("metered-workers")) {
+            try {
+                workers.add(Scrape.of(pod.hostPort("metrics").orElseThrow()));
+            } catch (IOException e) {
+                throw new AssertionError("cannot scrape " + pod + " on " + pod.hostPort("metrics") + " env " + pod.env()
+                        + "\n" + logs(), e);
+            }
+        }
+        assertThat(workers).hasSize(2);
+        int attempts = total + total / 10 * 2; // every task once, and one retry of each "x" and each "1"
+        double succeeded = 0, failed = 0, retried = 0, released = 0, durations = 0, published = 0, acked = 0;
+        for (Scrape w : workers) {
+            succeeded += w.sum("taskbatch_worker_tasks_total", "outcome", "succeeded", "batch", "metered");
+            failed += w.sum("taskbatch_worker_tasks_total", "outcome", "failed", "batch", "metered");
+            retried += w.sum("taskbatch_worker_tasks_total", "outcome", "retried", "batch", "metered");
+            released += w.sum("taskbatch_worker_tasks_total", "outcome", "released", "batch", "metered");
+            durations += w.sum("taskbatch_task_duration_seconds_count", "executor", "command", "batch", "metered");
+            published += w.sum("taskbatch_worker_results_published_total", "batch", "metered");
+            acked += w.sum("taskbatch_worker_results_confirmed_total", "confirm", "acked", "batch", "metered");
+            assertThat(w.sum("taskbatch_task_duration_seconds_bucket", "le", "+Inf", "batch", "metered"))
+                    .isEqualTo(w.sum("taskbatch_task_duration_seconds_count", "batch", "metered"));
+            assertThat(w.sum("taskbatch_task_duration_seconds_bucket", "le", "0.001", "batch", "metered"))
+                    .as("no attempt of a 20 ms sleep took under a millisecond").isZero();
+            assertThat(w.sum("taskbatch_worker_slots_busy", batch)).as("idle after the batch").isZero();
+            assertThat(w.names()).as("never a label per task").noneMatch(n -> n.contains("task_id"));
+        }
+        assertThat(succeeded).as("worker successes add up to the batch's").isEqualTo(status.getSucceeded().doubleValue());
+        assertThat(failed).as("worker failures add up to the batch's").isEqualTo(status.getFailed().doubleValue());
+        assertThat(retried).as("one retry for each x and each 1").isEqualTo(total / 10 * 2);
+        assertThat(released).isZero();
+        assertThat(durations).as("one duration per attempt").isEqualTo(attempts);
+        assertThat(published).as("a result per task").isEqualTo(total);
+        assertThat(acked).as("every result confirmed").isEqualTo(total);
+        Scrape master = Scrape.of(kubelet.allPods("metered-master").get(0).hostPort("metrics").orElseThrow());
+        assertThat(master.sum("taskbatch_master_tasks", batch)).isEqualTo(total);
+        assertThat(master.sum("taskbatch_master_tasks_done_total", "outcome", "succeeded", "batch", "metered"))
+                .isEqualTo(status.getSucceeded().doubleValue());
+        assertThat(master.sum("taskbatch_master_tasks_done_total", "outcome", "failed", "batch", "metered"))
+                .isEqualTo(status.getFailed().doubleValue());
+        assertThat(master.sum("taskbatch_master_tasks_retried_total", batch)).isEqualTo(total / 10 * 2);
+        assertThat(master.sum("taskbatch_master_tasks_published_total", batch)).isEqualTo(total);
+        assertThat(master.sum("taskbatch_master_tasks_in_flight", batch)).isZero();
+        assertThat(master.sum("taskbatch_master_results_duplicates_total", batch)).isZero();
+        assertThat(master.sum("taskbatch_master_tasks_dead_total", batch)).isZero();
+
+        assertThat(meters.find(MetricNames.OPERATOR_BATCHES).tags("namespace", ns, "phase", "Succeeded").gauge())
+                .as("the operator counts the batch as Succeeded").satisfies(g -> assertThat(g.value()).isEqualTo(1));
+        assertThat(meters.find(MetricNames.OPERATOR_RECONCILES).tags("namespace", ns, "batch", "metered", "result", "ok")
+                .counter()).satisfies(c -> assertThat(c.count()).isPositive());
+    }
+
+    /**
      * Every request of the operator and of each master was allowed, and each verb their Roles grant was needed: with
      * any one removed, the API server refuses a request the flows above made (or the operator could no longer grant
      * the master's Role), with its 403 text. Runs last, over what the other tests did.
@@ -475,10 +583,7 @@ class OperatorFlowIT {
     }
 
     void setSuspend(String name, boolean suspend) {
-        client.resources(TaskBatch.class).inNamespace(ns).withName(name).edit(b -> {
-            b.getSpec().setSuspend(suspend);
-            return b;
-        });
+        MockCluster.suspend(client, ns, name, suspend);
     }
 
     static String jobCondition(Job job, String type) {

@@ -40,6 +40,7 @@ class PodTemplatesTest {
         @Override public Duration resyncInterval() { return Duration.ofSeconds(30); }
         @Override public int resultsConfigMapMaxBytes() { return 900_000; }
         @Override public Duration queueCleanupTimeout() { return Duration.ofMinutes(10); }
+        @Override public Duration metricsLinger() { return Duration.ofSeconds(20); }
         @Override public Optional<String> workerServiceAccount() { return Optional.empty(); }
     };
 
@@ -72,6 +73,28 @@ class PodTemplatesTest {
         assertThat(PodSecurity.plainCredentials(pod)).isEmpty();
         assertThat(pod.getServiceAccountName()).as("its own identity, bound to its own Role")
                 .isEqualTo(batch.getMetadata().getName() + "-master");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("batches")
+    void bothRolesServeMetricsAndReadinessOnTheNamedPortTheirProcessListensOn(String name, TaskBatch batch) {
+        for (PodSpec pod : List.of(new MasterJobDependent(DEFAULTS).build(batch, null).getSpec().getTemplate().getSpec(),
+                new WorkerJobDependent(DEFAULTS).build(batch, null).getSpec().getTemplate().getSpec())) {
+            var container = pod.getContainers().get(0);
+            assertThat(container.getPorts()).singleElement().satisfies(port -> {
+                assertThat(port.getName()).as("the PodMonitor's port").isEqualTo("metrics");
+                assertThat(container.getEnv()).as("the process listens where the port says")
+                        .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue())
+                                .isEqualTo("TASKBATCH_HTTP_PORT=" + port.getContainerPort()));
+            });
+            assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
+            assertThat(container.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("metrics");
+            assertThat(container.getEnv()).as("the final counts stay scrapable a while, within the grace period")
+                    .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("QUARKUS_SHUTDOWN_DELAY=20000ms"));
+            assertThat(java.util.Objects.requireNonNullElse(pod.getTerminationGracePeriodSeconds(), 30L))
+                    .as("a SIGTERMed pod is not killed before it served them").isGreaterThan(20);
+
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -265,19 +265,13 @@ class TaskBatchReconcilerTest {
         MockCluster.create(client, ns, squares("pause", null));
         await().atMost(WAIT).until(() -> job("pause-workers") != null && job("pause-master") != null);
         masterRunning("pause");
-        client.resources(TaskBatch.class).inNamespace(ns).withName("pause").edit(b -> {
-            b.getSpec().setSuspend(true);
-            return b;
-        });
+        MockCluster.suspend(client, ns, "pause", true);
         await().atMost(WAIT).until(() -> Boolean.TRUE.equals(job("pause-workers").getSpec().getSuspend())
                 && isTrue(get("pause"), "Suspended"));
         assertThat(get("pause").getStatus().getPhase()).isEqualTo("Suspended");
         assertThat(job("pause-master").getSpec().getSuspend()).as("the master keeps its ledger").isNotEqualTo(Boolean.TRUE);
 
-        client.resources(TaskBatch.class).inNamespace(ns).withName("pause").edit(b -> {
-            b.getSpec().setSuspend(false);
-            return b;
-        });
+        MockCluster.suspend(client, ns, "pause", false);
         await().atMost(WAIT).until(() -> !Boolean.TRUE.equals(job("pause-workers").getSpec().getSuspend())
                 && "Running".equals(get("pause").getStatus().getPhase()));
         assertThat(isTrue(get("pause"), "Suspended")).isFalse();

@@ -2,6 +2,7 @@ package io.taskbatch.testing;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarSource;
@@ -13,6 +14,8 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,11 +117,28 @@ final class LaunchResolver {
             c.getCommand().forEach(s -> argv.add(rewrite.apply(expand(s, vars))));
         }
         c.getArgs().forEach(s -> argv.add(rewrite.apply(expand(s, vars))));
-        declared.forEach((k, v) -> env.put(k, rewrite.apply(v)));
+        // pods share the host's network here: each declared container port gets a free host port, and an env value
+        // that names the container port (how our roles learn theirs) is rewritten to it, as mount paths are
+        Map<String, Integer> hostPorts = new LinkedHashMap<>();
+        Map<String, String> portValues = new LinkedHashMap<>();
+        for (ContainerPort port : c.getPorts()) {
+            int host = freePort();
+            hostPorts.put(port.getName() == null ? String.valueOf(port.getContainerPort()) : port.getName(), host);
+            portValues.put(String.valueOf(port.getContainerPort()), String.valueOf(host));
+        }
+        declared.forEach((k, v) -> env.put(k, rewrite.apply(portValues.getOrDefault(v, v))));
         env.put("TASKBATCH_KUBELET", "1");
         String wd = c.getWorkingDir() == null ? null : rewrite.apply(c.getWorkingDir());
         Path workingDir = wd == null || wd.equals(c.getWorkingDir()) ? pod.dir() : Path.of(wd);
-        return new ContainerLaunch(argv, env, workingDir, apiAccess);
+        return new ContainerLaunch(argv, env, workingDir, apiAccess, hostPorts);
+    }
+
+    private static int freePort() throws ContainerConfigException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new ContainerConfigException("no free host port: " + e.getMessage());
+        }
     }
 
     private String valueFrom(EnvVarSource from, PodProcess pod) throws ContainerConfigException {

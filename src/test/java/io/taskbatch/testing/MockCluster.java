@@ -50,4 +50,14 @@ public final class MockCluster {
         batch.getMetadata().setNamespace(namespace);
         return client.resource(batch).create();
     }
+
+    /**
+     * {@code kubectl patch tb NAME --type merge -p '{"spec":{"suspend":...}}'}: no resourceVersion, so it never
+     * conflicts with the status the operator and the master patch meanwhile (a read-modify-write could).
+     */
+    public static void suspend(KubernetesClient client, String namespace, String name, boolean suspend) {
+        client.resources(io.taskbatch.api.TaskBatch.class).inNamespace(namespace).withName(name).patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"spec\":{\"suspend\":" + suspend + "}}");
+    }
 }

@@ -121,6 +121,15 @@ public final class PodProcess {
         return l == null ? Map.of() : l.env();
     }
 
+    /**
+     * The host port that stands in for the container port {@code name} (or number) of the current start: pods here
+     * share the host's network, so each declared port gets a free one (see {@link LaunchResolver}).
+     */
+    public Optional<Integer> hostPort(String name) {
+        ContainerLaunch l = launch;
+        return l == null ? Optional.empty() : Optional.ofNullable(l.hostPorts().get(name));
+    }
+
     /** Whether the pod got an API token, i.e. the kubelet's apiEnv ({@code automountServiceAccountToken} not false). */
     public boolean apiAccess() {
         ContainerLaunch l = launch;

@@ -274,6 +274,24 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
         return lowest;
     }
 
+    /**
+     * Messages ready in the batch's queues now, by {@code tasks}, {@code retry} (all retry queues), {@code results}
+     * and {@code dead}: one passive declare each, on a throwaway channel.
+     *
+     * @throws java.io.UncheckedIOException when the broker cannot answer now
+     */
+    public Map<String, Long> queueDepths() {
+        try (Channel ch = connection.createChannel()) {
+            long retry = 0;
+            for (int i = 1; i <= retryQueues; i++) retry += ch.queueDeclarePassive(queues.retry(i)).getMessageCount();
+            return Map.of("tasks", (long) ch.queueDeclarePassive(queues.tasks()).getMessageCount(), "retry", retry,
+                    "results", (long) ch.queueDeclarePassive(queues.results()).getMessageCount(),
+                    "dead", (long) ch.queueDeclarePassive(queues.dead()).getMessageCount());
+        } catch (IOException | TimeoutException | ShutdownSignalException e) {
+            throw new java.io.UncheckedIOException(new IOException("cannot read the queue depths: " + e.getMessage(), e));
+        }
+    }
+
     public long malformedDeadLetters() {
         return malformedDeadLetters.get();
     }

@@ -7,6 +7,8 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.taskbatch.metrics.MetricNames;
+import io.taskbatch.metrics.WorkerMetrics;
 import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.TaskMessage;
 import io.taskbatch.queue.WorkerTransport;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -48,6 +51,8 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private volatile boolean finished;
     // every queue of the batch is declared and up (the ready exchange exists)
     private volatile boolean ready;
+    private volatile WorkerMetrics metrics = WorkerMetrics.none();
+    private final List<SlotInbox> inboxes = new CopyOnWriteArrayList<>();
 
     /** What {@link #look()} saw on the broker. */
     enum Seen { NOT_YET, READY, FINISHED }
@@ -189,7 +194,18 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
     @Override
     public TaskInbox openInbox() {
-        return new SlotInbox();
+        SlotInbox inbox = new SlotInbox();
+        inboxes.add(inbox);
+        return inbox;
+    }
+
+    /** Counts results, confirms and malformed messages in {@code metrics}, and shows buffers and prefetch there. */
+    public void measure(WorkerMetrics metrics) {
+        this.metrics = metrics;
+        metrics.gauge(MetricNames.WORKER_TASKS_BUFFERED, "Tasks delivered to this worker, waiting in a slot's buffer",
+                () -> inboxes.stream().mapToInt(inbox -> inbox.buffer.size()).sum());
+        metrics.gauge(MetricNames.WORKER_PREFETCH, "Prefetch of this worker's consumers, summed over its slots",
+                () -> inboxes.stream().filter(inbox -> inbox.subscribed).mapToInt(inbox -> inbox.prefetch).sum());
     }
 
     @Override
@@ -211,7 +227,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     }
 
     /** Published, awaiting its confirm before {@code tag} may be acknowledged. */
-    private record Pending(long tag, long publishedNanos) {
+    private record Pending(long tag, long publishedNanos, boolean result) {
     }
 
     /**
@@ -230,6 +246,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private final ReentrantLock publishLock = new ReentrantLock();
         private final PrefetchGovernor governor;
         private String consumerTag;
+        private volatile int prefetch;
 
         SlotInbox() {
             governor = new PrefetchGovernor(fixedPrefetch, 1);
@@ -281,6 +298,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private void consume(int prefetch) throws IOException {
             Channel ch = channel;
             ch.basicQos(prefetch);
+            this.prefetch = prefetch;
             consumerTag = ch.basicConsume(queues.tasks(), false, new DefaultConsumer(ch) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
@@ -307,14 +325,17 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private void confirmed(Channel channel, long seq, boolean multiple, boolean ack) {
             var settled = multiple ? pending.headMap(seq, true) : pending.subMap(seq, true, seq, true);
             List<Long> tags = new ArrayList<>();
+            int results = 0;
             long now = System.nanoTime();
             for (var it = settled.values().iterator(); it.hasNext(); ) {
                 Pending p = it.next();
                 it.remove();
                 tags.add(p.tag());
+                if (p.result()) results++;
                 governor.confirmTook(now - p.publishedNanos());
             }
             if (tags.isEmpty()) return;
+            if (results > 0) metrics.resultsConfirmed(results, ack);
             long maxTag = tags.get(tags.size() - 1);
             // tasks are settled in delivery order: if nothing older is still pending, one ack covers them
             var oldest = pending.firstEntry();
@@ -376,11 +397,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     .headers(Map.of(BatchQueues.REASON_HEADER, "malformed task message: " + in.malformed(),
                             "x-taskbatch-worker", workerName))
                     .build();
-            publish(queues.dead(), props, in.body(), in);
+            publish(queues.dead(), props, in.body(), in, false);
+            metrics.attempt(WorkerMetrics.Outcome.MALFORMED, 0);
         }
 
         /** Publishes, and has {@code taskTag} acknowledged once the broker confirms it. */
-        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in) {
+        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in, boolean result) {
             publishLock.lock();
             try {
                 Channel channel = in.channel();
@@ -389,9 +411,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     return;
                 }
                 long seq = channel.getNextPublishSeqNo();
-                pending.put(seq, new Pending(in.tag(), System.nanoTime()));
+                pending.put(seq, new Pending(in.tag(), System.nanoTime(), result));
                 try {
                     channel.basicPublish("", queue, props, body);
+                    if (result) metrics.resultPublished();
                 } catch (IOException | ShutdownSignalException e) {
                     pending.remove(seq);
                     LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
@@ -474,14 +497,14 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         @Override
         public void complete(ResultMessage result) {
             settle();
-            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in);
+            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in, true);
         }
 
         @Override
         public void retry(TaskMessage next, Duration delay) {
             settle();
             // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
-            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in);
+            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in, false);
         }
 
         @Override
