@@ -27,7 +27,16 @@ public record ResultMessage(
     }
 
     public static ResultMessage succeeded(TaskMessage task, String output, long durationMs, String worker) {
-        return new ResultMessage(task.id(), task.input(), Status.SUCCEEDED, output, null, task.attempt(), durationMs, worker, false);
+        return succeeded(task, output, null, durationMs, worker);
+    }
+
+    /**
+     * @param stderr the tail of the task's stderr to keep ({@code spec.run.keepStderr}), or null: it goes
+     *               in {@code error} as {@code "stderr: TAIL"}, where a failed task's error has it too
+     */
+    public static ResultMessage succeeded(TaskMessage task, String output, String stderr, long durationMs, String worker) {
+        String error = stderr == null || stderr.isEmpty() ? null : "stderr: " + stderr;
+        return new ResultMessage(task.id(), task.input(), Status.SUCCEEDED, output, error, task.attempt(), durationMs, worker, false);
     }
 
     public static ResultMessage failed(TaskMessage task, String error, long durationMs, String worker) {
