@@ -24,6 +24,7 @@ public final class SpecValidator {
     // Job and queue names are derived from it: a DNS-1123 label with room for suffixes
     private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final int MAX_NAME = 50;
+    private static final String NO_STDERR = "a builtin has no stderr: only command and processPool tasks do (set it to false or remove it)";
 
     private SpecValidator() {
     }
@@ -154,6 +155,8 @@ public final class SpecValidator {
                 v.add(new Violation(field + ".builtin", "unknown builtin \"" + run.getBuiltin() + "\"; known: "
                         + String.join(", ", new TreeSet<>(builtins))));
             }
+            if (run.isKeepStderr()) v.add(new Violation(field + ".keepStderr", NO_STDERR));
+            if (run.isLogStderr()) v.add(new Violation(field + ".logStderr", NO_STDERR));
         }
         if (run.getCommand() != null) checkArgv(field + ".command", run.getCommand(), v);
         RunSpec.ProcessPoolSpec pool = run.getProcessPool();
