@@ -1,6 +1,7 @@
 package io.taskbatch.cli;
 
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.api.TaskSourceSpec;
 import io.taskbatch.master.TaskSource;
 import io.taskbatch.master.TaskSources;
 import io.taskbatch.plan.BatchPlan;
@@ -8,6 +9,7 @@ import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.Manifest;
 import io.taskbatch.plan.ManifestLoader;
 import io.taskbatch.plan.SpecValidator;
+import io.taskbatch.plan.Violation;
 import io.taskbatch.queue.amqp.BatchQueues;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskExecutors;
@@ -24,15 +26,39 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
 
     /** Loads {@code file}; on a problem prints every violation to {@code err} and returns null. */
     static BatchFile load(Path file, Map<String, Path> volumes, TaskHandlers handlers, PrintWriter err) {
+        Manifest manifest = null;
+        List<Violation> problems = new ArrayList<>();
+        BatchPlan plan = null;
         try {
-            Manifest manifest = ManifestLoader.load(file);
-            BatchPlan plan = BatchPlan.of(manifest.batch(), handlers.names());
-            LocalResources resources = new LocalResources(manifest, volumes);
-            resources.check(plan.spec().getTasks());
-            return new BatchFile(manifest, plan, resources);
+            manifest = ManifestLoader.load(file);
         } catch (InvalidManifestException e) {
-            return report("invalid manifest " + file, SpecValidator.withCrossFieldChecks(e, handlers.names()), err);
+            InvalidManifestException all = SpecValidator.withCrossFieldChecks(e, handlers.names());
+            problems.addAll(all.violations());
+            manifest = all.partial().orElse(null);
         }
+        if (problems.isEmpty()) {
+            try {
+                plan = BatchPlan.of(manifest.batch(), handlers.names());
+            } catch (InvalidManifestException e) {
+                problems.addAll(e.violations());
+            }
+        }
+        LocalResources resources = manifest == null ? null : new LocalResources(manifest, volumes);
+        // what this machine must have for the source is one more problem to list with the others, not one for the next run
+        TaskSourceSpec tasks = manifest == null || manifest.batch().getSpec() == null ? null : manifest.batch().getSpec().getTasks();
+        if (tasks != null && problems.stream().noneMatch(v -> concernsTheSource(v.field()))) {
+            try {
+                resources.check(tasks);
+            } catch (InvalidManifestException e) {
+                problems.addAll(e.violations());
+            }
+        }
+        if (!problems.isEmpty()) return report("invalid manifest " + file, new InvalidManifestException(problems), err);
+        return new BatchFile(manifest, plan, resources);
+    }
+
+    private static boolean concernsTheSource(String field) {
+        return field.equals("spec") || field.equals("spec.tasks") || field.startsWith("spec.tasks.");
     }
 
     /** Prints every violation under {@code what} and returns null, for the roles' "nothing was run" path. */

@@ -6,6 +6,7 @@ import io.taskbatch.api.TaskBatch;
 import io.taskbatch.cluster.ClusterResources;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.ManifestLoader;
+import io.taskbatch.plan.SpecValidator;
 import io.taskbatch.worker.TaskHandlers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ final class ClusterBatch {
         return json == null || json.isBlank() ? fromApi(client.get(), ref, handlers, err) : fromEnv(json, ref, handlers, err);
     }
 
-    private static BatchFile fromEnv(String json, String ref, TaskHandlers handlers, PrintWriter err) {
+    static BatchFile fromEnv(String json, String ref, TaskHandlers handlers, PrintWriter err) {
         String[] nn = parseRef(ref, err);
         if (nn == null) return null;
         try {
@@ -63,7 +64,7 @@ final class ClusterBatch {
             }
             return BatchFile.of(batch, new ClusterResources(null, nn[0], ClusterResources.filesRootFromEnv()), handlers, err);
         } catch (InvalidManifestException e) {
-            return BatchFile.report("invalid $" + ENV_MANIFEST, e, err);
+            return BatchFile.report("invalid $" + ENV_MANIFEST, SpecValidator.withCrossFieldChecks(e, handlers.names()), err);
         }
     }
 }

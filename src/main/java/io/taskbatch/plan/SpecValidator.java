@@ -8,12 +8,14 @@ import io.taskbatch.api.TaskBatchSpec;
 import io.taskbatch.api.TaskSourceSpec;
 import io.taskbatch.api.WorkersSpec;
 import io.taskbatch.worker.RetryPolicy;
+import java.nio.file.FileSystems;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * Checks what a schema cannot: exactly one source and one executor, sane numbers, durations that
@@ -24,6 +26,8 @@ public final class SpecValidator {
     // Job and queue names are derived from it: a DNS-1123 label with room for suffixes
     private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final int MAX_NAME = 50;
+    private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
+    private static final String NO_STDERR = "a builtin has no stderr: only command and processPool tasks do (set it to false or remove it)";
 
     private SpecValidator() {
     }
@@ -130,6 +134,13 @@ public final class SpecValidator {
                 v.add(new Violation(field + ".files.glob", "required, e.g. \"**/*.jpg\""));
             } else if (files.getGlob().startsWith("/") || files.getGlob().contains("..")) {
                 v.add(new Violation(field + ".files.glob", "must be relative to the volume's root, without '..'"));
+            } else {
+                try {
+                    FileSystems.getDefault().getPathMatcher("glob:" + files.getGlob());
+                } catch (PatternSyntaxException e) {
+                    v.add(new Violation(field + ".files.glob", "\"" + files.getGlob() + "\" is not a glob: " + e.getDescription()
+                            + " at character " + (e.getIndex() + 1)));
+                }
             }
         }
     }
@@ -154,6 +165,8 @@ public final class SpecValidator {
                 v.add(new Violation(field + ".builtin", "unknown builtin \"" + run.getBuiltin() + "\"; known: "
                         + String.join(", ", new TreeSet<>(builtins))));
             }
+            if (run.isKeepStderr()) v.add(new Violation(field + ".keepStderr", NO_STDERR));
+            if (run.isLogStderr()) v.add(new Violation(field + ".logStderr", NO_STDERR));
         }
         if (run.getCommand() != null) checkArgv(field + ".command", run.getCommand(), v);
         RunSpec.ProcessPoolSpec pool = run.getProcessPool();
@@ -194,6 +207,17 @@ public final class SpecValidator {
         if (w.getMaxReplicas() < 1) v.add(new Violation(field + ".maxReplicas", "must be >= 1"));
         if (w.getConcurrency() < 0) v.add(new Violation(field + ".concurrency", "must be >= 0 (0 = one slot per core)"));
         if (w.getPrefetch() < 0) v.add(new Violation(field + ".prefetch", "must be >= 0 (0 = adapt to the workload)"));
+        if (w.getEnv() != null) {
+            // what a pod accepts (and the operating system, for the children of command and processPool)
+            w.getEnv().forEach((name, value) -> {
+                if (!ENV_NAME.matcher(name).matches()) {
+                    v.add(new Violation(field + ".env." + name, "not a variable name: letters, digits, '_', '-' and '.', "
+                            + "not starting with a digit"));
+                } else if (value != null && value.indexOf('\0') >= 0) {
+                    v.add(new Violation(field + ".env." + name, "must not contain a NUL character"));
+                }
+            });
+        }
     }
 
     private static RetryPolicy checkRetry(RetrySpec r, List<Violation> v) {

@@ -19,7 +19,8 @@ public record ResultMessage(
         int attempts,
         long durationMs,
         String worker,
-        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean dead) {
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean dead,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String stderr) {
 
     public enum Status {
         @JsonProperty("succeeded") SUCCEEDED,
@@ -27,11 +28,22 @@ public record ResultMessage(
     }
 
     public static ResultMessage succeeded(TaskMessage task, String output, long durationMs, String worker) {
-        return new ResultMessage(task.id(), task.input(), Status.SUCCEEDED, output, null, task.attempt(), durationMs, worker, false);
+        return succeeded(task, output, null, durationMs, worker);
+    }
+
+    /**
+     * @param stderr the tail of the task's stderr to keep ({@code spec.run.keepStderr}), or null: a field of its
+     *               own, so that {@code error} stays null for every success (a failure's error has the tail)
+     */
+    public static ResultMessage succeeded(TaskMessage task, String output, String stderr, long durationMs, String worker) {
+        String kept = stderr == null || stderr.isEmpty() ? null : stderr;
+        return new ResultMessage(task.id(), task.input(), Status.SUCCEEDED, output, null, task.attempt(), durationMs, worker,
+                false, kept);
     }
 
     public static ResultMessage failed(TaskMessage task, String error, long durationMs, String worker) {
-        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, task.attempt(), durationMs, worker, false);
+        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, task.attempt(), durationMs, worker, false,
+                null);
     }
 
     /**
@@ -41,7 +53,7 @@ public record ResultMessage(
      * @param error    what happened, for the user
      */
     public static ResultMessage dead(TaskMessage task, int attempts, String error) {
-        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, attempts, 0, null, true);
+        return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, attempts, 0, null, true, null);
     }
 
     public boolean succeeded() {

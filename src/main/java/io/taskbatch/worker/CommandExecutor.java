@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
  * with the exit code and the tail of stderr (its last {@value #STDERR_TAIL_LINES} lines, at most
  * {@value #STDERR_TAIL_BYTES} bytes). When the deadline passes, the whole process tree is killed
  * and the attempt fails with that tail too; when the calling thread is interrupted, the tree is
- * killed and the interrupt rethrown.
+ * killed and the interrupt rethrown. A success keeps that tail only when asked, and every attempt's
+ * tail may go to the log: see {@link TaskStderr}.
  *
  * <p>Linux refuses to start a program with an environment string over 128 KiB, and no environment
  * can hold a NUL character: an input longer than {@value #ENV_INPUT_MAX_BYTES} bytes (UTF-8) or
@@ -65,6 +66,7 @@ public final class CommandExecutor implements TaskExecutor {
     private final List<String> argv;
     private final Path workDir;
     private final Map<String, String> extraEnv;
+    private final TaskStderr stderr;
 
     /**
      * @param argv     program and arguments, used as is
@@ -72,7 +74,13 @@ public final class CommandExecutor implements TaskExecutor {
      * @param extraEnv added to the inherited environment; may be null
      */
     public CommandExecutor(List<String> argv, Path workDir, Map<String, String> extraEnv) {
+        this(argv, workDir, extraEnv, TaskStderr.NONE);
+    }
+
+    /** @param stderr what else becomes of a task's stderr: kept on success, logged */
+    public CommandExecutor(List<String> argv, Path workDir, Map<String, String> extraEnv, TaskStderr stderr) {
         if (argv == null || argv.isEmpty()) throw new IllegalArgumentException("command argv must not be empty");
+        this.stderr = stderr;
         this.argv = List.copyOf(argv);
         if (this.argv.get(0).isEmpty()) throw new IllegalArgumentException("command argv[0] must not be empty");
         this.workDir = workDir;
@@ -94,6 +102,11 @@ public final class CommandExecutor implements TaskExecutor {
 
     @Override
     public String execute(TaskMessage task) throws Exception {
+        return run(task).text();
+    }
+
+    @Override
+    public Output run(TaskMessage task) throws Exception {
         TaskContext ctx = TaskContext.require();
         Duration budget = ctx.remaining();
         if (budget.isZero()) throw new TaskFailure("timed out before the command started: the attempt's deadline had passed");
@@ -127,13 +140,14 @@ public final class CommandExecutor implements TaskExecutor {
                 String tail = stderrTail(err.text());
                 throw new TaskFailure(tail.isEmpty() ? "exit code " + code : "exit code " + code + ": " + tail);
             }
-            return out.text();
+            return new Output(out.text(), stderr.keptOnSuccess(err, 0));
         } catch (InterruptedException e) {
             killTree(process.toHandle());
             awaitQuietly(DRAIN_AFTER_KILL, outDrain, errDrain);
             throw e;
         } finally {
             if (process.isAlive()) killTree(process.toHandle());
+            stderr.forward(err, 0); // every outcome: a failure's stderr is as worth reading as a success's
         }
     }
 

@@ -63,6 +63,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     private final Path workDir;
     private final Map<String, String> extraEnv;
     private final String batchName;
+    private final TaskStderr stderr;
     private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final AtomicLong started = new AtomicLong();
 
@@ -83,6 +84,13 @@ public final class ProcessPoolExecutor implements TaskExecutor {
      */
     public ProcessPoolExecutor(List<String> argv, int maxChildren, int maxTasksPerProcess, Path workDir,
             Map<String, String> extraEnv, String batchName) {
+        this(argv, maxChildren, maxTasksPerProcess, workDir, extraEnv, batchName, TaskStderr.NONE);
+    }
+
+    /** @param stderr what else becomes of a task's stderr (what the child wrote while it ran the task): kept on success, logged */
+    public ProcessPoolExecutor(List<String> argv, int maxChildren, int maxTasksPerProcess, Path workDir,
+            Map<String, String> extraEnv, String batchName, TaskStderr stderr) {
+        this.stderr = stderr;
         if (argv == null || argv.isEmpty()) throw new IllegalArgumentException("process pool argv must not be empty");
         if (maxChildren < 1) throw new IllegalArgumentException("maxChildren must be >= 1, was " + maxChildren);
         this.argv = List.copyOf(argv);
@@ -115,6 +123,11 @@ public final class ProcessPoolExecutor implements TaskExecutor {
 
     @Override
     public String execute(TaskMessage task) throws Exception {
+        return run(task).text();
+    }
+
+    @Override
+    public Output run(TaskMessage task) throws Exception {
         TaskContext ctx = TaskContext.require();
         Duration budget = ctx.remaining();
         byte[] request = requestLine(task);
@@ -157,8 +170,10 @@ public final class ProcessPoolExecutor implements TaskExecutor {
                 throw new TaskFailure((message.isBlank() ? "process pool child pid " + child.pid + " reported an empty error" : message)
                         + CommandExecutor.withStderr(child.stderr.textSince(stderrMark)));
             }
-            return text(output);
+            return new Output(text(output), stderr.keptOnSuccess(child.stderr, stderrMark));
         } finally {
+            // only what it wrote between request and answer: its stderr is one pipe for all its tasks
+            stderr.forward(child.stderr, stderrMark);
             if (healthy) giveBack(child);
             else discard(child);
         }

@@ -20,9 +20,10 @@ public final class TaskExecutors {
                     () -> new IllegalArgumentException("unknown builtin " + run.getBuiltin())));
         }
         if (run.getCommand() != null) {
-            return new CommandExecutor(run.getCommand(), workDir, env);
+            return new CommandExecutor(run.getCommand(), workDir, env, TaskStderr.of(run));
         }
         RunSpec.ProcessPoolSpec pool = run.getProcessPool();
-        return new ProcessPoolExecutor(pool.getCommand(), slots, pool.getMaxTasksPerProcess(), workDir, env, batch);
+        return new ProcessPoolExecutor(pool.getCommand(), slots, pool.getMaxTasksPerProcess(), workDir, env, batch,
+                TaskStderr.of(run));
     }
 }

@@ -56,14 +56,16 @@ final class TaskRunner {
     private void runBound(TaskDelivery delivery, TaskMessage task, Slot slot, long start, long deadline)
             throws InterruptedException {
         String output = null;
+        String stderr = null;
         String error = null;
         boolean retryable = true;
         boolean interrupted = false;
         LOG.debugf("task %d attempt %d started", task.id(), task.attempt());
         slot.begin(deadline);
         try {
-            output = executor.execute(task);
-            if (output == null) output = "";
+            TaskExecutor.Output result = executor.run(task);
+            output = result.text() == null ? "" : result.text();
+            stderr = result.stderr();
         } catch (TaskFailure e) {
             error = e.getMessage();
             retryable = e.retryable();
@@ -95,7 +97,7 @@ final class TaskRunner {
         long durationMs = TimeUnit.NANOSECONDS.toMillis(nanos);
         if (error == null) {
             LOG.debugf("task %d attempt %d succeeded in %d ms", task.id(), task.attempt(), durationMs);
-            delivery.complete(ResultMessage.succeeded(task, output, durationMs, worker));
+            delivery.complete(ResultMessage.succeeded(task, output, stderr, durationMs, worker));
             metrics.attempt(Outcome.SUCCEEDED, nanos);
         } else if (retryable && retry.mayRetryAfter(task.attempt())) {
             Duration delay = retry.delayAfter(task.attempt());

@@ -34,6 +34,9 @@ class CrdSchemaTest {
             no run                        | {tasks: {items: ["1"]}}                                                               | spec.run: Required value
             no executor                   | {tasks: {items: ["1"]}, run: {}}                                                      | spec.run: Invalid value: "object": set exactly one of builtin, command, processPool
             two executors                 | {tasks: {items: ["1"]}, run: {builtin: square, command: [cat]}}                       | spec.run: Invalid value: "object": set exactly one of builtin, command, processPool
+            keepStderr with a builtin     | {tasks: {items: ["1"]}, run: {builtin: square, keepStderr: true}}                     | spec.run: Invalid value: "object": keepStderr and logStderr apply to command and processPool: a builtin has no stderr
+            logStderr with a builtin      | {tasks: {items: ["1"]}, run: {builtin: echo, logStderr: true}}                        | spec.run: Invalid value: "object": keepStderr and logStderr apply to command and processPool: a builtin has no stderr
+            string keepStderr             | {tasks: {items: ["1"]}, run: {command: [cat], keepStderr: "yes"}}                     | spec.run.keepStderr: Invalid value: "string": must be of type boolean
             run as a string               | {tasks: {items: ["1"]}, run: square}                                                  | spec.run: Invalid value: "string": must be of type object
             unknown spec field            | {tasks: {items: ["1"]}, run: {builtin: square}, bogus: 1}                             | spec.bogus: Unknown field
             misspelled retry field        | {tasks: {items: ["1"]}, run: {builtin: square}, retry: {maxAttempt: 3}}               | spec.retry.maxAttempt: Unknown field

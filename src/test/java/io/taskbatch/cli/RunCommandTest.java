@@ -77,6 +77,12 @@ class RunCommandTest {
                         "spec.run.command: must name a program"),
                 Arguments.of("empty program", HEAD + "spec:\n" + OK_TASKS + "  run:\n    command: [\"\", \"x\"]\n",
                         "spec.run.command[0]: the program must not be empty"),
+                Arguments.of("keepStderr with a builtin", HEAD + "spec:\n" + OK_TASKS + "  run:\n    builtin: square\n    keepStderr: true\n",
+                        "spec.run.keepStderr: a builtin has no stderr"),
+                Arguments.of("logStderr with a builtin", HEAD + "spec:\n" + OK_TASKS + "  run:\n    builtin: square\n    logStderr: true\n",
+                        "spec.run.logStderr: a builtin has no stderr"),
+                Arguments.of("logStderr in words", HEAD + "spec:\n" + OK_TASKS + "  run:\n    command: [\"cat\"]\n    logStderr: yes please\n",
+                        "spec.run.logStderr: expected true or false, got \"yes please\""),
                 Arguments.of("process pool without command", HEAD + "spec:\n" + OK_TASKS + "  run:\n    processPool: {maxTasksPerProcess: 5}\n",
                         "spec.run.processPool.command: required"),
                 Arguments.of("process pool recycling at 0", HEAD + "spec:\n" + OK_TASKS
