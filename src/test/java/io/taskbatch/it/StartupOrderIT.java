@@ -119,6 +119,34 @@ class StartupOrderIT {
         }
     }
 
+    /**
+     * Two runs of one batch name on one broker (issue 12): the second master is refused at once with a message that
+     * says why, instead of deleting the first one's queues from under it; a {@code master} waits for the lock within
+     * its --broker-wait; the first batch completes with every id once.
+     */
+    @Test
+    void aSecondMasterOfTheSameBatchIsRefusedAndTheFirstCompletes(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("twin", BrokerFaultsIT.sleepBatch("twin", 1500, 20, ""));
+            Path out = dir.resolve("twin.jsonl");
+            Process first = jar.start("first", "run", manifest.toString(), "--broker", rabbit.amqpUri(), "--output",
+                    out.toString(), "--progress", "none");
+            await(Duration.ofSeconds(60), "the first batch is under way", () -> JarProcesses.lines(out) > 0);
+            Process second = jar.start("second", "run", manifest.toString(), "--broker", rabbit.amqpUri(), "--output",
+                    dir.resolve("second.jsonl").toString(), "--progress", "none");
+            assertThat(exitOf(second, Duration.ofSeconds(60))).as(jar.log("second")).isEqualTo(3);
+            assertThat(jar.log("second")).contains("another master is running this batch on the broker")
+                    .contains("taskbatch.local.twin.master").doesNotContain("\tat ");
+            Process patient = jar.master("patient", manifest, "--output", dir.resolve("patient.jsonl").toString(),
+                    "--broker-wait", "2s");
+            assertThat(exitOf(patient, Duration.ofSeconds(60))).as(jar.log("patient")).isEqualTo(3);
+            assertThat(jar.log("patient")).contains("waiting for it to end");
+            assertThat(exitOf(first, BATCH_TIMEOUT)).as(jar.log("first")).isZero();
+            BrokerFaultsIT.assertEveryIdExactlyOnce(results(out), 1500);
+            assertThat(JarProcesses.lines(dir.resolve("second.jsonl"))).as("the refused run wrote nothing").isZero();
+        }
+    }
+
     @Test
     void refusedCredentialsAreNotWaitedFor(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {

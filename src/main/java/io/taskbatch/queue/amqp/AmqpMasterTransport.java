@@ -81,6 +81,16 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for the broker at " + broker, e);
         }
+        try {
+            holdMasterLock(wait);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(connection);
+            throw e;
+        } catch (InterruptedException e) {
+            closeQuietly(connection);
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for another master of the batch", e);
+        }
         try (Channel setup = connection.createChannel()) {
             if (freshStart) {
                 // a batch starting afresh owns its queues: nothing a previous run left may count
@@ -289,6 +299,55 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
                     "dead", (long) ch.queueDeclarePassive(queues.dead()).getMessageCount());
         } catch (IOException | TimeoutException | ShutdownSignalException e) {
             throw new java.io.UncheckedIOException(new IOException("cannot read the queue depths: " + e.getMessage(), e));
+        }
+    }
+
+    /** Thrown when another master runs this batch on this broker and does not stop within the wait. */
+    public static final class AnotherMaster extends IOException {
+        AnotherMaster(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Declares the batch's exclusive master queue on this connection, waiting as {@code wait} says while another
+     * master's connection holds it (a master pod that was just replaced, whose connection the broker has not
+     * dropped yet).
+     *
+     * @throws AnotherMaster when the other master still holds it when the wait is over
+     */
+    private void holdMasterLock(BrokerWait wait) throws IOException, InterruptedException {
+        String lock = queues.master();
+        IOException[] failed = {null};
+        boolean held = wait.until(() -> {
+            Channel ch = connection.createChannel();
+            try {
+                ch.queueDeclare(lock, false, true, true, Map.of());
+                return true;
+            } catch (IOException e) {
+                if (isLocked(e)) return false;
+                failed[0] = e; // not another master: nothing to wait for
+                return true;
+            }
+        }, "another master runs this batch on the broker (its connection holds " + lock + "); waiting for it to end",
+                () -> "the other master of this batch is gone");
+        if (failed[0] != null) throw failed[0];
+        if (!held) {
+            throw new AnotherMaster("another master is running this batch on the broker (its connection holds the "
+                    + "exclusive queue " + lock + "): wait for it to finish or stop it, or give this batch another name");
+        }
+    }
+
+    private static boolean isLocked(IOException e) {
+        return e.getCause() instanceof ShutdownSignalException s && !s.isHardError()
+                && s.getReason() instanceof AMQP.Channel.Close close && close.getReplyCode() == AMQP.RESOURCE_LOCKED;
+    }
+
+    private static void closeQuietly(Connection connection) {
+        try {
+            connection.close(5_000);
+        } catch (IOException | ShutdownSignalException e) {
+            LOG.debugf("closing the connection: %s", e.getMessage());
         }
     }
 

@@ -57,6 +57,16 @@ public record BatchQueues(String prefix) {
     }
 
     /** The exchange whose existence says "every queue of the batch is declared and up". */
+    /**
+     * The batch's master lock: an exclusive, auto-deleted queue that the running master's connection holds, so a
+     * second master of the same batch on the same broker (two local runs of one name, a stale master pod) is
+     * refused, instead of deleting the queues from under the first. It goes with the connection, a killed
+     * master's included.
+     */
+    public String master() {
+        return prefix + ".master";
+    }
+
     public String ready() {
         return prefix + ".ready";
     }
