@@ -176,6 +176,9 @@ final class ProgressPrinter implements ProgressListener {
                 p.dead() > 0 ? " (" + p.dead() + " dead)" : "", p.retried(), seconds, p.averageRate());
         if (mode != Mode.NONE || !outcome.succeeded()) {
             err.println(summary);
+            if (p.rejected() > 0) {
+                err.println("  " + Plural.of(p.rejected(), "result") + " not of this batch rejected, never counted (see the log)");
+            }
             if (!outcome.succeeded()) {
                 err.println("  why: " + outcome.reason());
                 for (ResultMessage f : p.firstFailures().subList(0, Math.min(5, p.firstFailures().size()))) {

@@ -24,6 +24,7 @@ public final class BatchCounters {
     private long retried;
     private long dead;
     private long duplicates;
+    private long rejected;
     private final List<ResultMessage> firstFailures = new ArrayList<>();
 
     public void expectTotal(long total) {
@@ -81,6 +82,16 @@ public final class BatchCounters {
         }
     }
 
+    /** A result that is not of this batch was dropped. */
+    public void rejected() {
+        lock.lock();
+        try {
+            rejected++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Published and not yet finished. */
     public long inFlight() {
         lock.lock();
@@ -103,7 +114,7 @@ public final class BatchCounters {
     public Progress snapshot() {
         lock.lock();
         try {
-            return new Progress(total, published, publishingDone, succeeded, failed, retried, dead, duplicates,
+            return new Progress(total, published, publishingDone, succeeded, failed, retried, dead, duplicates, rejected,
                     Duration.ofNanos(System.nanoTime() - startNanos), List.copyOf(firstFailures));
         } finally {
             lock.unlock();

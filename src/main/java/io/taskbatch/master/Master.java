@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 public final class Master {
     private static final Logger LOG = Logger.getLogger(Master.class);
     private static final int RESULT_BATCH = 1024;
+    private static final int REJECTED_LOGGED = 10;
     private static final Duration RESULT_POLL = Duration.ofMillis(100);
     /** Tasks published but not finished, at most: bounds the queue's depth on the broker too. */
     static final long MAX_IN_FLIGHT = 100_000;
@@ -32,6 +33,8 @@ public final class Master {
     private final ResultLedger ledger = new ResultLedger();
     private volatile Throwable publishError;
     private long resumeFrom;
+    private long total = -1;
+    private long rejectedLogged;
 
     /**
      * @param maxFailedTasks   the batch fails once more tasks than this have failed for good
@@ -70,7 +73,8 @@ public final class Master {
     public BatchOutcome run(TaskSource source, MasterTransport transport, ResultSink sink)
             throws InterruptedException, IOException {
         try {
-            counters.expectTotal(source.count());
+            total = source.count();
+            counters.expectTotal(total);
         } catch (IOException | UncheckedIOException e) {
             BatchOutcome outcome = new BatchOutcome(false, unreadable(source, e), counters.snapshot());
             transport.finish();
@@ -140,13 +144,35 @@ public final class Master {
         return "reading tasks from " + source.description() + " failed: " + cause.getMessage();
     }
 
+    /**
+     * Why {@code result} cannot be one of this batch's (a forged or stray message on its results queue), or null.
+     * Ids are the tasks' positions, 0 to total - 1; anything else would count a task that does not exist in place
+     * of one that does, or grow the ledger without bound.
+     */
+    private String foreign(ResultMessage result) {
+        if (result.id() < 0 || result.id() >= total) {
+            return "id " + result.id() + " is not one of the batch's " + total + " tasks (0 to " + (total - 1) + ")";
+        }
+        if (result.status() == null) return "no status";
+        if (result.attempts() < 1) return "attempts " + result.attempts();
+        return null;
+    }
+
     private BatchOutcome collect(TaskSource source, MasterTransport transport, ResultSink sink)
             throws InterruptedException, IOException {
         while (true) {
             List<ResultDelivery> deliveries = transport.pollResults(RESULT_BATCH, RESULT_POLL);
             for (ResultDelivery delivery : deliveries) {
                 ResultMessage result = delivery.result();
-                if (ledger.record(result.id())) {
+                String foreign = foreign(result);
+                if (foreign != null) {
+                    counters.rejected();
+                    if (rejectedLogged++ < REJECTED_LOGGED) {
+                        LOG.warnf("rejected a result that is not of this batch, never counted (%s): task %d from worker %s%s",
+                                foreign, result.id(), result.worker(),
+                                rejectedLogged == REJECTED_LOGGED ? "; further rejections are counted, not logged" : "");
+                    }
+                } else if (ledger.record(result.id())) {
                     sink.write(result);
                     counters.record(result);
                 } else {

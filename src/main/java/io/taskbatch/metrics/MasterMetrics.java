@@ -49,6 +49,8 @@ public final class MasterMetrics {
                 Progress::dead);
         counter(registry, MetricNames.MASTER_DUPLICATES, "Second results of a task, dropped", batch, progress,
                 Progress::duplicates);
+        counter(registry, MetricNames.MASTER_REJECTED, "Results not of this batch, dropped and never counted", batch,
+                progress, Progress::rejected);
         DepthSampler sampler = new DepthSampler(depths);
         for (String queue : QUEUES) {
             Gauge.builder(MetricNames.MASTER_QUEUE_DEPTH, sampler, s -> s.depth(queue)).tags(batch).tag("queue", queue)

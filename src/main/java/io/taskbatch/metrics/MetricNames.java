@@ -41,6 +41,8 @@ public final class MetricNames {
     public static final String MASTER_DEAD = "taskbatch.master.tasks.dead";
     /** Counter: second results of a task, dropped. */
     public static final String MASTER_DUPLICATES = "taskbatch.master.results.duplicates";
+    /** Counter: results that were not of this batch (an id outside it, no status), dropped and never counted. */
+    public static final String MASTER_REJECTED = "taskbatch.master.results.rejected";
     /** Gauge: tasks published and not done. */
     public static final String MASTER_IN_FLIGHT = "taskbatch.master.tasks.in.flight";
     /** Gauge: tasks done per second since the batch started. */

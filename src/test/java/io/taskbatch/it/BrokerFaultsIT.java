@@ -101,6 +101,42 @@ class BrokerFaultsIT {
         }
     }
 
+    /**
+     * Issue 12: forged messages on a running batch's results queue (what anyone with the broker's credentials can
+     * publish): an id past the end, an id far beyond it, an unknown status, not JSON. None counts; the batch ends with
+     * every real id once, and says how many it rejected.
+     */
+    @Test
+    void forgedResultsOnTheResultsQueueAreRejectedAndNeverCounted(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("forged", sleepBatch("forged", 2_000, 2, ""));
+            Path out = dir.resolve("forged.jsonl");
+            Process master = jar.start("master", "master", "--manifest", manifest.toString(), "--output", out.toString(),
+                    "--progress", "plain");
+            jar.worker("worker", manifest, 2);
+            await(Duration.ofSeconds(60), "the batch is under way", () -> lines(out) > 100);
+            String results = BatchQueues.of(null, "forged", null).results();
+            com.rabbitmq.client.ConnectionFactory factory = new com.rabbitmq.client.ConnectionFactory();
+            factory.setUri(rabbit.amqpUri());
+            try (var connection = factory.newConnection(); var channel = connection.createChannel()) {
+                for (String body : List.of(
+                        "{\"id\":2000,\"input\":\"2\",\"status\":\"succeeded\",\"output\":\"x\",\"attempts\":1}",
+                        "{\"id\":999999,\"input\":\"2\",\"status\":\"succeeded\",\"output\":\"x\",\"attempts\":1}",
+                        "{\"id\":1999,\"input\":\"2\",\"status\":\"won\",\"output\":\"x\",\"attempts\":1}",
+                        "not json at all")) {
+                    channel.basicPublish("", results, new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).build(),
+                            body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+            assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+            assertEveryIdExactlyOnce(results(out), 2_000);
+            assertThat(results(out)).noneMatch(r -> "x".equals(r.path("output").asText()));
+            assertThat(jar.log("master")).contains("2000/2000 done, 2000 succeeded")
+                    .contains("rejected a result that is not of this batch, never counted (id 2000 is not one of the batch's")
+                    .contains("2 results not of this batch rejected");
+        }
+    }
+
     @Test
     void aWorkerStoppedWithSigtermFinishesOrReturnsWhatItHeldAndNothingIsLost(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {

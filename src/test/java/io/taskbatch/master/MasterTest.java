@@ -88,6 +88,31 @@ class MasterTest {
         assertThat(transport.events).isNotEmpty().containsOnly("ack-after-store");
     }
 
+    /**
+     * A forged or stray message on the results queue (issue 12: `{"id":999999,"status":"succeeded"}` completed a
+     * batch in place of its real last task) is rejected and never counted or stored; the real results all are.
+     */
+    @Test
+    void aResultThatIsNotOfTheBatchIsRejectedAndNeverCounted() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        EchoTwiceTransport transport = new EchoTwiceTransport(sink);
+        // before any real result: ids past the end (one just past, one that would grow the ledger to 128 MiB, one
+        // beyond what a ledger can hold), a negative id, and an id of the batch without a status
+        for (long id : new long[] {3, 999_999, 1L << 30, 1L << 40, -1}) {
+            transport.results.add(new ResultMessage(id, "forged", ResultMessage.Status.SUCCEEDED, "forged", null, 1, 0,
+                    "mallory", false, null));
+        }
+        transport.results.add(new ResultMessage(0, "a", null, "forged", null, 1, 0, "mallory", false, null));
+
+        BatchOutcome outcome = master(0).run(new ItemsSource(List.of("a", "b", "c")), transport, sink);
+
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(sink.byId()).extracting(ResultMessage::output).as("only the real results, each once")
+                .containsExactly("A", "B", "C");
+        assertThat(outcome.progress().succeeded()).isEqualTo(3);
+        assertThat(outcome.progress().rejected()).isEqualTo(6);
+    }
+
     @Test
     void anEmptySourceSucceedsAtOnce() throws Exception {
         CollectingSink sink = new CollectingSink();
