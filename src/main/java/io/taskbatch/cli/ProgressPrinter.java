@@ -171,9 +171,10 @@ final class ProgressPrinter implements ProgressListener {
         hideBar();
         Progress p = outcome.progress();
         double seconds = p.elapsed().toNanos() / 1e9;
-        String summary = String.format(Locale.ROOT, "%s: %s: %d/%s done, %d succeeded, %d failed%s, %d retried in %.1fs (%.0f tasks/s)",
+        String summary = String.format(Locale.ROOT, "%s: %s: %d/%s done, %d succeeded, %d failed%s%s, %d retried in %.1fs (%.0f tasks/s)",
                 name, outcome.succeeded() ? "succeeded" : "FAILED", p.done(), total(p), p.succeeded(), p.failed(),
-                p.dead() > 0 ? " (" + p.dead() + " dead)" : "", p.retried(), seconds, p.averageRate());
+                p.dead() > 0 ? " (" + p.dead() + " dead)" : "", p.cancelled() > 0 ? ", " + p.cancelled() + " cancelled" : "",
+                p.retried(), seconds, p.averageRate());
         if (mode != Mode.NONE || !outcome.succeeded()) {
             err.println(summary);
             if (p.rejected() > 0) {

@@ -25,6 +25,7 @@ public final class BatchCounters {
     private long dead;
     private long duplicates;
     private long rejected;
+    private long cancelled;
     private final List<ResultMessage> firstFailures = new ArrayList<>();
 
     public void expectTotal(long total) {
@@ -60,6 +61,10 @@ public final class BatchCounters {
     public void record(ResultMessage result) {
         lock.lock();
         try {
+            if (result.status() == ResultMessage.Status.CANCELLED) {
+                cancelled++;
+                return;
+            }
             if (result.succeeded()) {
                 succeeded++;
             } else {
@@ -114,7 +119,7 @@ public final class BatchCounters {
     public Progress snapshot() {
         lock.lock();
         try {
-            return new Progress(total, published, publishingDone, succeeded, failed, retried, dead, duplicates, rejected,
+            return new Progress(total, published, publishingDone, succeeded, failed, retried, dead, duplicates, rejected, cancelled,
                     Duration.ofNanos(System.nanoTime() - startNanos), List.copyOf(firstFailures));
         } finally {
             lock.unlock();

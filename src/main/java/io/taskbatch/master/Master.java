@@ -96,6 +96,7 @@ public final class Master {
             ticker.shutdownNow();
             publisher.join(TimeUnit.SECONDS.toMillis(10));
         }
+        if (!outcome.succeeded()) outcome = cancelRest(source, sink, outcome);
         // only a decided batch is over for the workers: a master that died of an error (or was
         // stopped) leaves the queues as they are, for a restarted master to resume
         transport.finish();
@@ -126,6 +127,31 @@ public final class Master {
         }
     }
 
+    /**
+     * The batch stopped before every task had its result: each task without one gets a {@code cancelled} line, with
+     * its input when the source can still be read, so that every id of the batch is in the results exactly once and
+     * a task that never ran is told apart from a lost one.
+     */
+    private BatchOutcome cancelRest(TaskSource source, ResultSink sink, BatchOutcome stopped) throws IOException {
+        String reason = "cancelled: " + stopped.reason();
+        long id = 0;
+        try (Stream<String> inputs = source.inputs()) {
+            for (var it = inputs.iterator(); id < total && it.hasNext(); id++) cancelIfOpen(id, it.next(), reason, sink);
+        } catch (UncheckedIOException | IOException e) {
+            LOG.debugf("the source cannot be read again (%s): cancelled tasks get no input", e.getMessage());
+        }
+        for (; id < total; id++) cancelIfOpen(id, null, reason, sink); // the source ended early or broke
+        sink.flush();
+        return new BatchOutcome(false, stopped.reason(), counters.snapshot());
+    }
+
+    private void cancelIfOpen(long id, String input, String reason, ResultSink sink) throws IOException {
+        if (!ledger.record(id)) return;
+        ResultMessage cancelled = ResultMessage.cancelled(id, input, reason);
+        sink.write(cancelled);
+        counters.record(cancelled);
+    }
+
     private void awaitRoom() throws InterruptedException {
         while (counters.inFlight() >= MAX_IN_FLIGHT) {
             Thread.sleep(10);
@@ -154,6 +180,7 @@ public final class Master {
             return "id " + result.id() + " is not one of the batch's " + total + " tasks (0 to " + (total - 1) + ")";
         }
         if (result.status() == null) return "no status";
+        if (result.status() == ResultMessage.Status.CANCELLED) return "status cancelled, which only the master gives";
         if (result.attempts() < 1) return "attempts " + result.attempts();
         return null;
     }

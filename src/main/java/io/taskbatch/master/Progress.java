@@ -12,10 +12,12 @@ import java.util.List;
  * @param dead         failed tasks that never gave a result (their workers died)
  * @param duplicates   results that arrived more than once and were dropped
  * @param rejected     results that were not of this batch (an id outside it, no status) and were never counted
+ * @param cancelled    tasks the batch stopped before they had a result (each has a {@code cancelled} line)
  * @param firstFailures the first few tasks that failed for good
  */
 public record Progress(long total, long published, boolean publishingDone, long succeeded, long failed,
-                       long retried, long dead, long duplicates, long rejected, Duration elapsed,
+                       long retried, long dead, long duplicates, long rejected, long cancelled,
+                       Duration elapsed,
                        List<ResultMessage> firstFailures) {
 
     public long done() {

@@ -24,7 +24,9 @@ public record ResultMessage(
 
     public enum Status {
         @JsonProperty("succeeded") SUCCEEDED,
-        @JsonProperty("failed") FAILED
+        @JsonProperty("failed") FAILED,
+        /** Never run to the end: the batch stopped first (its failure policy, an unreadable source). The master's own. */
+        @JsonProperty("cancelled") CANCELLED
     }
 
     public static ResultMessage succeeded(TaskMessage task, String output, long durationMs, String worker) {
@@ -54,6 +56,11 @@ public record ResultMessage(
      */
     public static ResultMessage dead(TaskMessage task, int attempts, String error) {
         return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, attempts, 0, null, true, null);
+    }
+
+    /** A task the batch stopped before it had a result: {@code reason} says why. */
+    public static ResultMessage cancelled(long id, String input, String reason) {
+        return new ResultMessage(id, input, Status.CANCELLED, null, reason, 0, 0, null, false, null);
     }
 
     public boolean succeeded() {

@@ -141,6 +141,6 @@ class CliPolishTest {
 
     private static Progress progress(long done, long total) {
         // a rate of 1000/s so that the frames carry an ETA, their longest form
-        return new Progress(total, total, true, done, 0, 0, 0, 0, 0, java.time.Duration.ofMillis(done + 1), java.util.List.of());
+        return new Progress(total, total, true, done, 0, 0, 0, 0, 0, 0, java.time.Duration.ofMillis(done + 1), java.util.List.of());
     }
 }

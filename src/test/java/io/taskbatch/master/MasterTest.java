@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class MasterTest {
 
     /** A transport whose "workers" answer every task at once, each result delivered twice. */
-    static final class EchoTwiceTransport implements MasterTransport {
+    static class EchoTwiceTransport implements MasterTransport {
         final LinkedBlockingQueue<ResultMessage> results = new LinkedBlockingQueue<>();
         final List<String> events = new ArrayList<>();
         final CollectingSink sink;
@@ -111,6 +111,42 @@ class MasterTest {
                 .containsExactly("A", "B", "C");
         assertThat(outcome.progress().succeeded()).isEqualTo(3);
         assertThat(outcome.progress().rejected()).isEqualTo(6);
+    }
+
+    /**
+     * Issue 12: when the failure policy stops a batch, every task without a result gets a {@code cancelled} line
+     * with its input and the reason, so the results hold every id exactly once and a task that never ran is told
+     * apart from a lost one.
+     */
+    @Test
+    void tasksThatNeverRanWhenTheBatchStoppedAreCancelledWithTheirInputAndTheReason() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        // "workers" that answer "ok" and "bad" at once and never answer "slow"
+        MasterTransport transport = new EchoTwiceTransport(sink) {
+            @Override
+            public void publish(TaskMessage task) {
+                switch (task.input()) {
+                    case "ok" -> results.add(ResultMessage.succeeded(task, "fine", 0, "w"));
+                    case "bad" -> results.add(ResultMessage.failed(task, "broke", 0, "w"));
+                    default -> { }
+                }
+            }
+        };
+        List<String> inputs = List.of("ok", "slow", "ok", "bad", "slow", "ok", "slow");
+
+        BatchOutcome outcome = master(0).run(new ItemsSource(inputs), transport, sink);
+
+        assertThat(outcome.succeeded()).isFalse();
+        assertThat(outcome.reason()).contains("maxFailedTasks=0");
+        List<ResultMessage> results = sink.byId();
+        assertThat(results).extracting(ResultMessage::id).as("every id exactly once").containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(results).extracting(ResultMessage::input).as("each with its input").containsExactlyElementsOf(inputs);
+        assertThat(results).filteredOn(r -> r.input().equals("slow")).extracting(ResultMessage::status)
+                .containsOnly(ResultMessage.Status.CANCELLED);
+        assertThat(results).filteredOn(r -> r.status() == ResultMessage.Status.CANCELLED).extracting(ResultMessage::error)
+                .allSatisfy(e -> assertThat(e).startsWith("cancelled: ").contains("maxFailedTasks=0"));
+        assertThat(outcome.progress().cancelled()).isEqualTo(3);
+        assertThat(outcome.progress().done()).as("cancelled is not done").isEqualTo(4);
     }
 
     @Test

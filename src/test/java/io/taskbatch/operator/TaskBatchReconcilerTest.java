@@ -211,7 +211,7 @@ class TaskBatchReconcilerTest {
         masterRunning("progress");
 
         var writer = masterWriter("progress", p -> "file /x");
-        writer.onProgress(new Progress(100, 100, true, 60, 2, 3, 1, 0, 0, Duration.ofSeconds(4), List.of()));
+        writer.onProgress(new Progress(100, 100, true, 60, 2, 3, 1, 0, 0, 0, Duration.ofSeconds(4), List.of()));
         await().atMost(WAIT).until(() -> "Running".equals(get("progress").getStatus().getPhase()));
         TaskBatchStatus status = get("progress").getStatus();
         assertThat(status.getSucceeded()).isEqualTo(60);
@@ -226,7 +226,7 @@ class TaskBatchReconcilerTest {
         assertThat(get("progress").getStatus().getSucceeded()).isEqualTo(60);
         assertThat(get("progress").getStatus().getDone()).isEqualTo("62/100");
         // and the master's writes leave the operator's fields alone (what it sends: OwnedStatusFieldsTest)
-        writer.onProgress(new Progress(100, 100, true, 70, 2, 3, 1, 0, 0, Duration.ofSeconds(5), List.of()));
+        writer.onProgress(new Progress(100, 100, true, 70, 2, 3, 1, 0, 0, 0, Duration.ofSeconds(5), List.of()));
         TaskBatchStatus after = get("progress").getStatus();
         assertThat(after.getSucceeded()).isEqualTo(70);
         assertThat(after.getPhase()).isNotNull();
@@ -239,7 +239,7 @@ class TaskBatchReconcilerTest {
         MockCluster.create(client, ns, squares("crash", null));
         await().atMost(WAIT).until(() -> job("done-master") != null && job("crash-master") != null);
         masterRunning("done");
-        Progress all = new Progress(100, 100, true, 100, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
+        Progress all = new Progress(100, 100, true, 100, 0, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
         masterWriter("done", p -> "ConfigMap done-results (all 100 results)")
                 .onFinish(new BatchOutcome(true, null, all));
         await().atMost(WAIT).until(() -> isTrue(get("done"), "Complete"));
@@ -282,7 +282,7 @@ class TaskBatchReconcilerTest {
     void ttlDeletesAFinishedBatch() {
         MockCluster.create(client, ns, squares("short", "  ttlSecondsAfterFinished: 1"));
         await().atMost(WAIT).until(() -> job("short-master") != null);
-        Progress all = new Progress(100, 100, true, 100, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
+        Progress all = new Progress(100, 100, true, 100, 0, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
         masterWriter("short", p -> "x").onFinish(new BatchOutcome(true, null, all));
         await().atMost(WAIT).until(() -> get("short") == null);
         assertThat(events("short")).extracting(Event::getReason).contains("Completed", "Expired");
