@@ -1,5 +1,7 @@
 package io.taskbatch.cli;
 
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.taskbatch.metrics.MasterMetrics;
 import io.taskbatch.master.BatchOutcome;
@@ -10,6 +12,7 @@ import io.taskbatch.master.Progress;
 import io.taskbatch.master.ProgressListener;
 import io.taskbatch.master.ResultSink;
 import io.taskbatch.queue.amqp.AmqpMasterTransport;
+import io.taskbatch.queue.amqp.BatchQueues;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.BrokerWait;
 import io.taskbatch.plan.GoDuration;
@@ -91,6 +94,18 @@ final class BrokerRun {
             }
         }
         return new BrokerWait(limit, log::info);
+    }
+
+    /** Deletes the batch's finished marker, quietly: nothing is lost if the broker is away (it expires anyway). */
+    static void deleteFinishedMarker(BrokerAddress broker, BatchQueues queues) {
+        try (Connection connection = BrokerWait.once().connect(broker, "taskbatch-run " + queues.prefix());
+             Channel channel = connection.createChannel()) {
+            channel.queueDelete(queues.finished());
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            LOG.debugf("the finished marker of %s stays until it expires: %s", queues.prefix(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Called once the batch's queues exist: workers may start. */

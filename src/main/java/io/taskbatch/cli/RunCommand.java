@@ -124,7 +124,11 @@ public class RunCommand implements Callable<Integer> {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;
         } finally {
-            if (processes[0] != null) processes[0].finish(Duration.ofSeconds(30));
+            if (processes[0] != null) {
+                processes[0].finish(Duration.ofSeconds(30));
+                // its own workers are gone: the finished marker (kept for late workers) has nobody left to tell
+                BrokerRun.deleteFinishedMarker(address, batch.queues());
+            }
         }
     }
 }

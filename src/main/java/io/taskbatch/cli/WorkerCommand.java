@@ -86,6 +86,7 @@ public class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        WorkerProcesses.exitWithParent(LOG);
         BatchFile batch = source.batchRef == null ? BatchFile.load(source.manifestFile, volumes, handlers, err)
                 : ClusterBatch.forWorker(kubernetes::get, source.batchRef, handlers, err);
         if (batch == null) return ExitCodes.INVALID;

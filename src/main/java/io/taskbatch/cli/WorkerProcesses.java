@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
@@ -20,6 +21,8 @@ import org.jboss.logging.Logger;
 final class WorkerProcesses implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WorkerProcesses.class);
     static final String ENV_JAR = "TASKBATCH_JAR";
+    /** The pid of the {@code run} that started a worker: the worker stops when that process is gone. */
+    static final String ENV_PARENT_PID = "TASKBATCH_PARENT_PID";
 
     private final List<String> command;
     private final BrokerAddress broker;
@@ -66,6 +69,7 @@ final class WorkerProcesses implements AutoCloseable {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().put(BrokerAddress.ENV_URI, broker.uriForChildren());
             pb.environment().put("TASKBATCH_WORKER_INDEX", Integer.toString(index));
+            pb.environment().put(ENV_PARENT_PID, Long.toString(ProcessHandle.current().pid()));
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
             pb.redirectError(ProcessBuilder.Redirect.INHERIT);
             Process p = pb.start();
@@ -110,6 +114,31 @@ final class WorkerProcesses implements AutoCloseable {
                 p.destroy();
                 if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
             }
+        }
+    }
+
+    /**
+     * In a worker that a {@code run} started: once that process is gone (SIGKILL, a crash), nobody collects the
+     * batch, so the worker stops as on SIGTERM (running tasks finish within its grace, the rest go back) and exits.
+     */
+    static void exitWithParent(Logger log) {
+        String pid = System.getenv(ENV_PARENT_PID);
+        if (pid == null) return;
+        Optional<ProcessHandle> parent;
+        try {
+            parent = ProcessHandle.of(Long.parseLong(pid.strip()));
+        } catch (NumberFormatException e) {
+            log.warnf("ignoring %s=%s: not a pid", ENV_PARENT_PID, pid);
+            return;
+        }
+        Runnable gone = () -> {
+            log.warnf("the run that started this worker (pid %s) is gone: stopping", pid);
+            System.exit(ExitCodes.FAILED);
+        };
+        if (parent.isEmpty()) {
+            Thread.ofPlatform().name("taskbatch-parent-gone").start(gone);
+        } else {
+            parent.get().onExit().thenRunAsync(gone, r -> Thread.ofPlatform().name("taskbatch-parent-gone").start(r));
         }
     }
 

@@ -137,6 +137,41 @@ class BrokerFaultsIT {
         }
     }
 
+    /**
+     * Issue 12: the worker processes of a {@code run} that is SIGKILLed see their parent gone and exit within
+     * seconds (they used to consume a batch nobody collects, for ever); the next run of that batch starts afresh
+     * over what the killed one left and completes; a completed run leaves no queue of its batch on the broker.
+     */
+    @Test
+    void workersOfAKilledRunExitAndTheNextRunLeavesNoQueueBehind(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("orphan", sleepBatch("orphan", 3_000, 5, ""));
+            Path killedOut = dir.resolve("killed.jsonl");
+            Process killed = jar.start("killed", "run", manifest.toString(), "--broker", rabbit.amqpUri(), "--output",
+                    killedOut.toString(), "--progress", "none", "--worker-processes", "2");
+            await(Duration.ofSeconds(60), "the batch is under way", () -> lines(killedOut) > 50);
+            List<ProcessHandle> workers = killed.toHandle().children().toList();
+            assertThat(workers).as("its worker processes").hasSize(2);
+            killed.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs in the run
+            await(Duration.ofSeconds(20), "its workers exit", () -> workers.stream().noneMatch(ProcessHandle::isAlive));
+            assertThat(jar.log("killed")).contains("the run that started this worker (pid " + killed.pid() + ") is gone");
+            assertThat(queues(rabbit)).as("what the killed run left").anyMatch(q -> q.startsWith("taskbatch.local.orphan."));
+
+            Path out = dir.resolve("orphan.jsonl");
+            Process again = jar.start("again", "run", manifest.toString(), "--broker", rabbit.amqpUri(), "--output",
+                    out.toString(), "--progress", "none", "--worker-processes", "2");
+            assertThat(exitOf(again, BATCH_TIMEOUT)).as(jar.log("again")).isZero();
+            assertEveryIdExactlyOnce(results(out), 3_000);
+            assertThat(queues(rabbit)).as("no queue of the batch is left, the finished marker included")
+                    .noneMatch(q -> q.startsWith("taskbatch.local.orphan."));
+        }
+    }
+
+    private static List<String> queues(RabbitNode rabbit) {
+        return java.util.Arrays.stream(rabbit.rabbitmqctl("list_queues", "-q", "name").split("\n")).map(String::strip)
+                .filter(q -> !q.isEmpty()).toList();
+    }
+
     @Test
     void aWorkerStoppedWithSigtermFinishesOrReturnsWhatItHeldAndNothingIsLost(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
