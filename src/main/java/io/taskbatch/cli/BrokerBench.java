@@ -163,7 +163,7 @@ final class BrokerBench {
         if (batch == null) throw new IllegalStateException("benchmark manifest invalid");
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
                 batch.retryDelays(), BrokerRun.MAX_UNCONFIRMED, true, false);
-             WorkerProcesses workers = new WorkerProcesses(manifest, workerProcesses, slotsPerWorker, broker);
+             WorkerProcesses workers = new WorkerProcesses(manifest, workerProcesses, slotsPerWorker, broker, 25);
              OutputStream file = Files.newOutputStream(work.resolve("results.jsonl"));
              ResultSink sink = new JsonLinesSink(file, false)) {
             awaitConsumers(batch.queues().tasks(), workerProcesses * slotsPerWorker);

@@ -24,6 +24,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /** The master of a batch over RabbitMQ, with its results file and checkpoint when it has a state dir. */
@@ -43,13 +44,13 @@ final class BrokerRun {
                                   ProgressListener listener, Duration progressInterval, QueuesReady onQueuesReady)
             throws IOException, InterruptedException, TimeoutException {
         return runMaster(batch, broker, BrokerWait.once(), output, stateDir, keepQueues, listener, progressInterval, onQueuesReady,
-                null);
+                null, master -> { });
     }
 
     /** As above, waiting for the broker at start as {@code wait} says, and showing the batch in {@code metrics} (if not null). */
     static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, BrokerWait wait, Path output, Path stateDir,
                                   boolean keepQueues, ProgressListener listener, Duration progressInterval,
-                                  QueuesReady onQueuesReady, MeterRegistry metrics)
+                                  QueuesReady onQueuesReady, MeterRegistry metrics, Consumer<Master> started)
             throws IOException, InterruptedException, TimeoutException {
         MasterState state = stateDir == null ? null : MasterState.open(stateDir, output, batch.queues().prefix());
         boolean resuming = state != null && state.resuming();
@@ -59,6 +60,7 @@ final class BrokerRun {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
                     state == null ? listener : listener.andThen(checkpointer(state, transport))));
+            started.accept(master);
             if (metrics != null) {
                 MasterMetrics.register(metrics, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
                         batch.plan().name(), master::progress, transport::queueDepths);

@@ -11,6 +11,8 @@ import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.Worker;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** A whole batch in this process: the master, one worker with {@code slots} slots, in-memory queues. */
 public final class LocalRun {
@@ -23,23 +25,43 @@ public final class LocalRun {
     public static BatchOutcome execute(BatchPlan plan, TaskSource source, TaskExecutor executor, int slots,
                                        ResultSink sink, ProgressListener listener, Duration progressInterval)
             throws IOException, InterruptedException {
+        return execute(plan, source, executor, slots, sink, listener, progressInterval, Duration.ofMillis(200));
+    }
+
+    /**
+     * As above; on SIGTERM or Ctrl-C the running tasks get {@code grace} to finish (then are interrupted, their
+     * processes killed), what finished is stored, the rest is cancelled, and the summary is printed before the JVM
+     * exits (130 after Ctrl-C, 143 after SIGTERM).
+     */
+    public static BatchOutcome execute(BatchPlan plan, TaskSource source, TaskExecutor executor, int slots,
+                                       ResultSink sink, ProgressListener listener, Duration progressInterval,
+                                       Duration grace) throws IOException, InterruptedException {
         try (InMemoryBroker broker = new InMemoryBroker(QUEUE_CAPACITY, plan.retry().maxAttempts());
              Worker worker = new Worker(new Worker.Settings(plan.id(), "local", slots, plan.retry(), plan.taskTimeout()),
                      executor, broker)) {
             worker.start();
-            // Ctrl-C: interrupt the slots so that running child processes are killed with their trees
+            Master master = new Master(new Master.Settings(plan.id(), plan.maxFailedTasks(), progressInterval, listener));
+            CountDownLatch ended = new CountDownLatch(1);
             Thread onExit = Thread.ofPlatform().name("taskbatch-shutdown").unstarted(() -> {
                 try {
-                    worker.stop(Duration.ofMillis(200));
+                    // running tasks finish within the grace, or are interrupted (child processes killed with their
+                    // trees); then the master stores what finished, cancels the rest and prints the summary
+                    worker.stop(grace);
+                    master.stop("stopped by a signal (SIGTERM or Ctrl-C)");
+                    ended.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException ignored) {
                     Thread.currentThread().interrupt();
                 }
                 executor.close();
             });
-            Runtime.getRuntime().addShutdownHook(onExit);
+            if (!WorkerCommand.addHook(onExit)) master.stop("stopped by a signal (SIGTERM or Ctrl-C)"); // came already
             try {
-                Master master = new Master(new Master.Settings(plan.id(), plan.maxFailedTasks(), progressInterval, listener));
-                BatchOutcome outcome = master.run(source, broker, sink);
+                BatchOutcome outcome;
+                try {
+                    outcome = master.run(source, broker, sink);
+                } finally {
+                    ended.countDown();
+                }
                 // the master said finish: running tasks of a stopped batch get a moment, then are interrupted
                 worker.stop(Duration.ofSeconds(outcome.succeeded() ? 30 : 2));
                 return outcome;

@@ -121,7 +121,9 @@ public class MasterCommand implements Callable<Integer> {
         if (onCluster) listener = listener.andThen(statusWriter(batch, results));
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, wait, results, stateDir, keepQueues,
-                    listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""), registry);
+                    listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""), registry,
+                    // SIGTERM on a cluster (a pod moved, evicted) must not end the batch: a new master resumes it
+                    master -> { });
             // on a cluster the status tells the outcome; a nonzero exit would only restart the master
             return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {

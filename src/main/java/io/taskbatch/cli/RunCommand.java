@@ -2,10 +2,12 @@ package io.taskbatch.cli;
 
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.JsonLinesSink;
+import io.taskbatch.master.Master;
 import io.taskbatch.master.ResultSink;
 import io.taskbatch.master.TaskSource;
 import io.taskbatch.plan.BatchPlan;
 import io.taskbatch.queue.amqp.BrokerAddress;
+import io.taskbatch.queue.amqp.BrokerWait;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
@@ -17,6 +19,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,7 +37,9 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the batch succeeded", "1:the batch failed (failurePolicy exceeded)",
                 "2:invalid manifest or arguments; nothing was run",
-                "3:the broker could not be reached or used (with --broker)"})
+                "3:the broker could not be reached or used (with --broker)",
+                "130:stopped by Ctrl-C (SIGINT), 143: stopped by SIGTERM: running tasks had --grace to finish, the rest are "
+                        + "cancelled in the results, whose lines are whole, and the summary was printed"})
 public class RunCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The TaskBatch manifest (YAML).")
@@ -53,6 +59,10 @@ public class RunCommand implements Callable<Integer> {
     @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
             description = "auto (a bar on a terminal, plain lines otherwise), bar, plain or none.")
     String progress;
+
+    @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
+            description = "On Ctrl-C or SIGTERM, how long running tasks may take to finish (default ${DEFAULT-VALUE}).")
+    int graceSeconds;
 
     @Option(names = "--worker-processes", paramLabel = "N", defaultValue = "1",
             description = "With --broker: worker processes to start and keep alive (default ${DEFAULT-VALUE}).")
@@ -104,7 +114,7 @@ public class RunCommand implements Callable<Integer> {
         BatchOutcome outcome;
         try (ResultSink sink = new JsonLinesSink(out, output != null);
              TaskExecutor executor = batch.executor(handlers, slots)) {
-            outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval);
+            outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval, Duration.ofSeconds(graceSeconds));
         }
         return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
     }
@@ -116,9 +126,25 @@ public class RunCommand implements Callable<Integer> {
         WorkerProcesses[] processes = new WorkerProcesses[1];
         ProgressPrinter printer = new ProgressPrinter(batch.plan().name(), err, mode);
         printer.start();
+        Master[] master = new Master[1];
+        CountDownLatch ended = new CountDownLatch(1);
+        // Ctrl-C or SIGTERM: the workers finish their running tasks within the grace (SIGTERM to each), then the
+        // master stores what they finished, cancels the rest, ends the batch on the broker and prints the summary
+        Thread onExit = Thread.ofPlatform().name("taskbatch-shutdown").unstarted(() -> {
+            try {
+                if (processes[0] != null) processes[0].terminate(Duration.ofSeconds(graceSeconds));
+                if (master[0] != null) master[0].stop("stopped by a signal (SIGTERM or Ctrl-C)");
+                ended.await(15, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        if (!WorkerCommand.addHook(onExit)) return ExitCodes.FAILED;
         try {
-            BatchOutcome outcome = BrokerRun.runMaster(batch, address, output, null, false, printer, interval,
-                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address));
+            BatchOutcome outcome = BrokerRun.runMaster(batch, address, BrokerWait.once(), output, null, false, printer, interval,
+                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds),
+                    null, started -> master[0] = started);
+            WorkerCommand.removeHook(onExit);
             return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (IOException | TimeoutException e) {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
@@ -129,6 +155,7 @@ public class RunCommand implements Callable<Integer> {
                 // its own workers are gone: the finished marker (kept for late workers) has nobody left to tell
                 BrokerRun.deleteFinishedMarker(address, batch.queues());
             }
+            ended.countDown(); // last: on a signal, the JVM exits once this is done
         }
     }
 }

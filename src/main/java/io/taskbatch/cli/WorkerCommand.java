@@ -101,7 +101,7 @@ public class WorkerCommand implements Callable<Integer> {
         // SIGTERM while waiting: stop waiting (the JVM is going down anyway; do not hold it up)
         Thread main = Thread.currentThread();
         Thread onTermWhileWaiting = Thread.ofPlatform().name("taskbatch-sigterm-wait").unstarted(main::interrupt);
-        Runtime.getRuntime().addShutdownHook(onTermWhileWaiting);
+        if (!addHook(onTermWhileWaiting)) return ExitCodes.FAILED; // SIGTERM came while starting
         AmqpWorkerTransport transport;
         try {
             transport = AmqpWorkerTransport.connect(address, batch.queues(), workerName, fixedPrefetch,
@@ -141,7 +141,7 @@ public class WorkerCommand implements Callable<Integer> {
                     Thread.currentThread().interrupt();
                 }
             });
-            Runtime.getRuntime().addShutdownHook(onTerm);
+            if (!addHook(onTerm)) return ExitCodes.FAILED;
             worker.start();
             readiness.serve("worker", transport::consuming, "the batch's queues are not there (a master starting afresh "
                     + "declares them again), or the batch is over");
@@ -164,8 +164,18 @@ public class WorkerCommand implements Callable<Integer> {
         return run.getBuiltin() != null ? "builtin" : run.getProcessPool() != null ? "processPool" : "command";
     }
 
+    /** Adds a shutdown hook; false when the JVM is already shutting down (SIGTERM came), the hook not added. */
+    static boolean addHook(Thread hook) {
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+            return true;
+        } catch (IllegalStateException shuttingDown) {
+            return false;
+        }
+    }
+
     /** False when the JVM is already shutting down (SIGTERM came). */
-    private static boolean removeHook(Thread hook) {
+    static boolean removeHook(Thread hook) {
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
             return true;

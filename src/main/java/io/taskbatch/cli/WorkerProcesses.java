@@ -31,7 +31,8 @@ final class WorkerProcesses implements AutoCloseable {
     private final List<Process> children = new ArrayList<>();
     private boolean stopping;
 
-    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker) throws IOException {
+    /** @param graceSeconds how long a worker's running tasks may take to finish when it is told to stop */
+    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds) throws IOException {
         this.broker = broker;
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -43,6 +44,8 @@ final class WorkerProcesses implements AutoCloseable {
         cmd.add("worker");
         cmd.add("--manifest");
         cmd.add(manifest.toAbsolutePath().toString());
+        cmd.add("--grace");
+        cmd.add(Integer.toString(graceSeconds));
         if (slots != null) {
             cmd.add("--slots");
             cmd.add(slots.toString());
@@ -114,6 +117,26 @@ final class WorkerProcesses implements AutoCloseable {
                 p.destroy();
                 if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
             }
+        }
+    }
+
+    /**
+     * Tells every worker to stop (SIGTERM: it finishes its running tasks within its grace and gives back the rest)
+     * and waits for them, {@code grace} and a little more; kills what is left.
+     */
+    void terminate(Duration grace) throws InterruptedException {
+        List<Process> left;
+        lock.lock();
+        try {
+            stopping = true;
+            left = new ArrayList<>(children);
+        } finally {
+            lock.unlock();
+        }
+        left.forEach(Process::destroy);
+        long end = System.nanoTime() + grace.plusSeconds(5).toNanos();
+        for (Process p : left) {
+            if (!p.waitFor(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) p.destroyForcibly();
         }
     }
 

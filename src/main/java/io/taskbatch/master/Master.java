@@ -32,6 +32,7 @@ public final class Master {
     private final BatchCounters counters = new BatchCounters();
     private final ResultLedger ledger = new ResultLedger();
     private volatile Throwable publishError;
+    private volatile String stopReason;
     private long resumeFrom;
     private long total = -1;
     private long rejectedLogged;
@@ -58,6 +59,14 @@ public final class Master {
         }
         resumeFrom = confirmedPrefix;
         counters.published(confirmedPrefix);
+    }
+
+    /**
+     * Ends the batch soon (SIGTERM, Ctrl-C): the results that already arrived are stored, then each task without
+     * one is cancelled with {@code reason}, the workers are told the batch is over and {@link #run} returns.
+     */
+    public void stop(String reason) {
+        stopReason = reason;
     }
 
     /** The batch's counts now (for metrics). */
@@ -222,6 +231,10 @@ public final class Master {
             }
             if (progress.complete()) {
                 return new BatchOutcome(true, null, progress);
+            }
+            String stop = stopReason;
+            if (stop != null && deliveries.isEmpty()) {
+                return new BatchOutcome(false, stop, progress); // only once what had arrived is stored
             }
         }
     }

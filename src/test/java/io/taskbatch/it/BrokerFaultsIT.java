@@ -167,6 +167,43 @@ class BrokerFaultsIT {
         }
     }
 
+    /**
+     * Issue 12: SIGTERM to {@code run}, in one process and with worker processes over the broker: running tasks
+     * finish within the grace, the rest are cancelled, the results file has whole lines with every id once, the
+     * summary is printed, the exit code is 143, and nothing is left running or queued.
+     */
+    @Test
+    void sigtermOnRunStopsCleanlyWithWholeLinesEveryIdOnceAndTheSummary(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("stop", sleepBatch("stop", 600, 100, ""));
+            for (boolean overBroker : new boolean[] {false, true}) {
+                String name = overBroker ? "broker" : "local";
+                Path out = dir.resolve(name + ".jsonl");
+                List<String> args = new java.util.ArrayList<>(List.of("run", manifest.toString(), "--output", out.toString(),
+                        "--progress", "plain", "--workers", "2"));
+                if (overBroker) args.addAll(List.of("--broker", rabbit.amqpUri(), "--worker-processes", "2"));
+                // TASKBATCH_BROKER_URI from JarProcesses would put the local run on the broker too
+                Process run = jar.start(name, overBroker ? Map.of() : Map.of("TASKBATCH_BROKER_URI", ""), args.toArray(String[]::new));
+                await(Duration.ofSeconds(60), "the batch is under way", () -> lines(out) >= 10);
+                List<ProcessHandle> children = run.toHandle().descendants().toList();
+                run.destroy(); // SIGTERM
+                assertThat(exitOf(run, Duration.ofSeconds(60))).as(jar.log(name)).isEqualTo(143);
+                String text = java.nio.file.Files.readString(out);
+                assertThat(text).as("whole lines only").endsWith("\n");
+                List<JsonNode> results = results(out);
+                assertThat(results).hasSize((int) text.lines().count());
+                assertEveryIdExactlyOnce(results, 600);
+                assertThat(results).extracting(r -> r.get("status").asText()).containsOnly("succeeded", "cancelled")
+                        .contains("cancelled");
+                assertThat(results).filteredOn(r -> r.get("status").asText().equals("cancelled"))
+                        .allSatisfy(r -> assertThat(r.get("error").asText()).contains("stopped by a signal"));
+                assertThat(jar.log(name)).contains("stop: FAILED: ").contains(" cancelled, ").doesNotContain("\tat ");
+                await(Duration.ofSeconds(30), "no process of the run is left", () -> children.stream().noneMatch(ProcessHandle::isAlive));
+            }
+            assertThat(queues(rabbit)).noneMatch(q -> q.startsWith("taskbatch.local.stop."));
+        }
+    }
+
     private static List<String> queues(RabbitNode rabbit) {
         return java.util.Arrays.stream(rabbit.rabbitmqctl("list_queues", "-q", "name").split("\n")).map(String::strip)
                 .filter(q -> !q.isEmpty()).toList();

@@ -40,7 +40,7 @@ final class JarProcesses implements AutoCloseable {
         return start(log, Map.of(), args);
     }
 
-    /** As {@link #start(String, String...)}, with {@code env} added to the environment. */
+    /** As {@link #start(String, String...)}, with {@code env} added to the environment (an empty value removes it). */
     Process start(String log, Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar", jar().toString()));
@@ -48,7 +48,10 @@ final class JarProcesses implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().put("TASKBATCH_BROKER_URI", brokerUri);
         pb.environment().putAll(Map.of("TASKBATCH_JAR", jar().toAbsolutePath().toString()));
-        pb.environment().putAll(env);
+        env.forEach((k, v) -> {
+            if (v.isEmpty()) pb.environment().remove(k);
+            else pb.environment().put(k, v);
+        });
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".out").toFile()));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile()));
         Process p = pb.start();
