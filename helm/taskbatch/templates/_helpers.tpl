@@ -134,3 +134,21 @@ runAsNonRoot: true
 capabilities:
   drop: ["ALL"]
 {{- end }}
+
+{{/*
+The PodMonitor's interval must be shorter than the time a done master or worker pod keeps serving
+its final counts (the operator's TASKBATCH_OPERATOR_METRICS_LINGER, 20s unless extraEnv sets it in
+seconds), or Prometheus may never scrape them. Fails the render otherwise.
+*/}}
+{{- define "taskbatch.validatePodMonitorInterval" -}}
+{{- $interval := .Values.metrics.podMonitor.interval | trimSuffix "s" | atoi }}
+{{- $linger := 20 }}
+{{- range .Values.extraEnv }}
+{{- if and (eq .name "TASKBATCH_OPERATOR_METRICS_LINGER") (regexMatch "^[0-9]+s?$" (.value | default "")) }}
+{{- $linger = .value | trimSuffix "s" | atoi }}
+{{- end }}
+{{- end }}
+{{- if ge $interval $linger }}
+{{- fail (printf "metrics.podMonitor.interval %s is not shorter than the %ds the batch pods keep serving their final counts (TASKBATCH_OPERATOR_METRICS_LINGER): lower the interval, or raise the linger (below the pods' 30s grace period)" .Values.metrics.podMonitor.interval $linger) }}
+{{- end }}
+{{- end }}

@@ -114,8 +114,18 @@ public final class RabbitNode implements AutoCloseable {
         private Duration consumerTimeout;
         private Duration startTimeout = Duration.ofSeconds(60);
         private final Map<String, String> config = new LinkedHashMap<>();
+        private String enabledPlugins = "[].";
 
         private Builder() {
+        }
+
+        /**
+         * The node's {@code enabled_plugins} file, e.g. {@code [rabbitmq_prometheus].} (default {@code [].}: none).
+         * Plugins bring their own listeners: give them ports with {@link #config}, e.g. {@code prometheus.tcp.port}.
+         */
+        public Builder enabledPlugins(String erlangTerm) {
+            this.enabledPlugins = erlangTerm.strip();
+            return this;
         }
 
         /** Parent of the node's private directory (default: {@code java.io.tmpdir}). */
@@ -207,7 +217,7 @@ public final class RabbitNode implements AutoCloseable {
             Path confEnv = Files.writeString(dir.resolve("rabbitmq-env.conf"), "");
             Path conf = Files.writeString(dir.resolve("rabbitmq.conf"), options.rabbitmqConf(amqpPort));
             Path advanced = Files.writeString(dir.resolve("advanced.config"), "[].\n");
-            Path plugins = Files.writeString(dir.resolve("enabled_plugins"), "[].\n");
+            Path plugins = Files.writeString(dir.resolve("enabled_plugins"), options.enabledPlugins + "\n");
 
             Map<String, String> e = new HashMap<>(System.getenv());
             e.keySet().removeIf(k -> k.startsWith("RABBITMQ_") || k.startsWith("ERL_")
