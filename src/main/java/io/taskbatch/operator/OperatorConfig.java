@@ -50,7 +50,7 @@ public interface OperatorConfig {
     /**
      * How long master and worker pods keep serving {@code /q/metrics} once they are done (their batch is over, or
      * they were told to stop), so that Prometheus scrapes the final counts: more than the PodMonitor's interval (the
-     * chart's {@code metrics.interval}) and less than the pods' termination grace period (30 s).
+     * chart's {@code metrics.podMonitor.interval}) and less than the pods' termination grace period (30 s).
      */
     @WithDefault("20s")
     Duration metricsLinger();

@@ -98,7 +98,7 @@ class MonitoringQueriesTest {
         worker.gauge(MetricNames.WORKER_SLOTS_BUSY, "busy", () -> 3);
         worker.gauge(MetricNames.WORKER_TASKS_BUFFERED, "buffered", () -> 2);
         worker.gauge(MetricNames.WORKER_PREFETCH, "prefetch", () -> 8);
-        Progress progress = new Progress(100, 60, false, 40, 2, 5, 1, 1, Duration.ofSeconds(10), List.of());
+        Progress progress = new Progress(100, 60, false, 40, 2, 5, 1, 1, 1, 0, Duration.ofSeconds(10), List.of());
         Map<String, Long> depths = new LinkedHashMap<>();
         MasterMetrics.QUEUES.forEach(q -> depths.put(q, 3L));
         MasterMetrics.register(registry, "team-a", "squares", () -> progress, () -> depths);
