@@ -2,6 +2,7 @@ package io.taskbatch.cli;
 
 import io.taskbatch.api.TaskSourceSpec;
 import io.taskbatch.master.LinesSource;
+import io.taskbatch.master.StrictUtf8Reader;
 import io.taskbatch.master.TaskSources;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.Manifest;
@@ -64,7 +65,7 @@ final class LocalResources implements TaskSources.Resources {
             return () -> new BufferedReader(new StringReader(text));
         }
         Path file = manifestDir().resolve(key);
-        return () -> Files.newBufferedReader(file);
+        return () -> new BufferedReader(new StrictUtf8Reader(Files.newInputStream(file)));
     }
 
     @Override

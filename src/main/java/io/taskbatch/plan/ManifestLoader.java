@@ -46,9 +46,19 @@ public final class ManifestLoader {
     private ManifestLoader() {
     }
 
+    /** The YAML parser's own limit (3 Mi code points): a bigger file is refused before it is read. */
+    static final long MAX_BYTES = 3L << 20;
+
     public static Manifest load(Path file) throws InvalidManifestException {
         String text;
         try {
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new InvalidManifestException(file.toString(), String.format(java.util.Locale.ROOT,
+                        "is %.1f MiB; a manifest may be at most 3 MiB (a TaskBatch on a cluster, 1.5 MiB): put big or "
+                                + "many inputs in a file (spec.tasks.configMap of a local file, or spec.tasks.files)",
+                        size / (double) (1 << 20)));
+            }
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new InvalidManifestException(file.toString(), "no such file");

@@ -35,6 +35,23 @@ class TaskSourcesTest {
         }
     }
 
+    /** Issue 12: one bad byte used to fail the batch with "Input length = 1", naming neither line nor file. */
+    @Test
+    void aLineThatIsNotUtf8IsNamedByItsNumber(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tasks.txt");
+        Files.write(file, new byte[] {'o', 'k', '\n', '\n', 'b', 'a', (byte) 0xff, 'd', '\n', 'z', '\n'});
+        LinesSource source = new LinesSource("file tasks.txt",
+                () -> new BufferedReader(new StrictUtf8Reader(Files.newInputStream(file))));
+        org.assertj.core.api.Assertions.assertThatThrownBy(source::count).isInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith("line 3 is not valid UTF-8: save the text as UTF-8");
+        try (Stream<String> s = source.inputs()) {
+            var it = s.iterator();
+            assertThat(it.next()).isEqualTo("ok");
+            org.assertj.core.api.Assertions.assertThatThrownBy(it::hasNext).isInstanceOf(java.io.UncheckedIOException.class)
+                    .hasMessageContaining("line 3 is not valid UTF-8");
+        }
+    }
+
     @Test
     void linesSkipBlankLinesAndCanBeReadTwice() throws Exception {
         LinesSource source = new LinesSource("text", () -> new BufferedReader(new StringReader("a\n\nb\n  \nc\n")));
