@@ -53,19 +53,14 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
         List<InMemoryQueue.Envelope<ResultMessage>> taken = results.take(max, timeout);
         List<ResultDelivery> out = new ArrayList<>(taken.size());
         for (InMemoryQueue.Envelope<ResultMessage> e : taken) {
-            out.add(new ResultDelivery() {
-                @Override
-                public ResultMessage result() {
-                    return e.body;
-                }
-
-                @Override
-                public void ack() {
-                    results.ack(1);
-                }
-            });
+            out.add(() -> e.body);
         }
         return out;
+    }
+
+    @Override
+    public void ackAll(List<ResultDelivery> stored) {
+        results.ack(stored.size());
     }
 
     @Override

@@ -24,19 +24,17 @@ public interface MasterTransport {
      */
     List<ResultDelivery> pollResults(int max, Duration timeout) throws InterruptedException;
 
-    /** Acknowledges stored results, in the order they were polled (a transport may ack them in one go). */
-    default void ackAll(List<ResultDelivery> stored) {
-        for (ResultDelivery delivery : stored) delivery.ack();
-    }
+    /**
+     * Acknowledges results once they are stored, in the order they were polled (a transport may ack them in one go):
+     * they will not be delivered again.
+     */
+    void ackAll(List<ResultDelivery> stored);
 
     /** Tells the workers that the batch is over: they stop taking tasks and exit. */
     void finish();
 
-    /** A result taken from the result queue. */
+    /** A result taken from the result queue; {@link #ackAll} acknowledges it. */
     interface ResultDelivery {
         ResultMessage result();
-
-        /** The result is stored: it will not be delivered again. */
-        void ack();
     }
 }

@@ -49,20 +49,17 @@ class MasterTest {
         }
 
         private ResultDelivery delivery(ResultMessage r) {
-            return new ResultDelivery() {
-                @Override
-                public ResultMessage result() {
-                    return r;
-                }
+            return () -> r;
+        }
 
-                @Override
-                public void ack() {
-                    boolean stored = sink.byId().stream().anyMatch(s -> s.id() == r.id()) && sink.flushes() > 0;
-                    synchronized (events) {
-                        events.add(stored ? "ack-after-store" : "ack-before-store");
-                    }
+        @Override
+        public void ackAll(List<ResultDelivery> stored) {
+            for (ResultDelivery d : stored) {
+                boolean isStored = sink.byId().stream().anyMatch(s -> s.id() == d.result().id()) && sink.flushes() > 0;
+                synchronized (events) {
+                    events.add(isStored ? "ack-after-store" : "ack-before-store");
                 }
-            };
+            }
         }
 
         @Override

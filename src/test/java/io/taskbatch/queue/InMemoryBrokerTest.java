@@ -132,10 +132,8 @@ class InMemoryBrokerTest {
             Set<Long> results = new HashSet<>();
             List<MasterTransport.ResultDelivery> batch;
             while (!(batch = broker.pollResults(10_000, Duration.ofMillis(100))).isEmpty()) {
-                batch.forEach(r -> {
-                    results.add(r.result().id());
-                    r.ack();
-                });
+                batch.forEach(r -> results.add(r.result().id()));
+                broker.ackAll(batch);
             }
             assertThat(results).hasSize(producers * perProducer);
             assertThat(broker.unackedTasks()).isZero();

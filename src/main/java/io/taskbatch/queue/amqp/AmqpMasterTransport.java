@@ -55,10 +55,6 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
 
     /** A result (or dead task) and the channel tag to acknowledge it with. */
     private record Received(ResultMessage result, long tag) implements ResultDelivery {
-        @Override
-        public void ack() {
-            throw new UnsupportedOperationException("acknowledged through ackAll");
-        }
     }
 
     public AmqpMasterTransport(BrokerAddress broker, BatchQueues queues, int deliveryLimit, List<Duration> retryDelays,
