@@ -10,6 +10,13 @@ public final class ExitCodes {
     public static final int INVALID = 2;
     /** The broker could not be reached; running again later may work. */
     public static final int UNAVAILABLE = 3;
+    /**
+     * {@code run} was stopped by Ctrl-C (SIGINT): the JVM's own status for it, after {@code run} stored what finished,
+     * cancelled the rest and printed the summary.
+     */
+    public static final int INTERRUPTED = 130;
+    /** {@code run} was stopped by SIGTERM, likewise. */
+    public static final int TERMINATED = 143;
 
     private ExitCodes() {
     }
