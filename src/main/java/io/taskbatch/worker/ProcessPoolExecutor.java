@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbatch.queue.TaskMessage;
-import io.taskbatch.worker.CommandExecutor.TailBuffer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -138,7 +137,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             child.send(request);
             Line line = child.lines.poll(Math.max(0, ctx.deadlineNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (line == null) {
-                int killed = CommandExecutor.killTree(child.process.toHandle());
+                int killed = ProcessTree.kill(child.process.toHandle());
                 child.stderrReader.join(STDERR_SETTLE); // the pipe closes with the dead tree
                 throw new TaskFailure("timed out after " + CommandExecutor.describe(budget) + "; killed process pool child pid "
                         + child.pid + " and its process tree (" + killed + (killed == 1 ? " process)" : " processes)")
@@ -211,7 +210,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         }
         // busy children are killed too: their callers see the pool closed; retiring ones are simply finished off
         for (Child c : all) {
-            CommandExecutor.killTree(c.process.toHandle(), families.getOrDefault(c, List.of()));
+            ProcessTree.kill(c.process.toHandle(), families.getOrDefault(c, List.of()));
         }
         for (Child c : idleNow) forget(c);
         if (interrupted) Thread.currentThread().interrupt();
@@ -271,7 +270,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             try {
                 child = new Child(process);
             } finally {
-                if (child == null) CommandExecutor.killTree(process.toHandle());
+                if (child == null) ProcessTree.kill(process.toHandle());
             }
             started.incrementAndGet();
         } finally {
@@ -287,7 +286,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child != null && !isLive(child)) {
             // close() ran while it was starting and could not see it
             child.closeStdin();
-            CommandExecutor.killTree(child.process.toHandle());
+            ProcessTree.kill(child.process.toHandle());
             throw new TaskFailure("process pool is closed");
         }
         return child;
@@ -334,7 +333,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             Thread.currentThread().interrupt();
         } finally {
             // also whatever it started and left behind
-            CommandExecutor.killTree(child.process.toHandle(), family);
+            ProcessTree.kill(child.process.toHandle(), family);
             forget(child);
         }
     }
@@ -342,7 +341,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     /** Kills a child that cannot be trusted with another task. */
     private void discard(Child child) {
         try {
-            if (child.process.isAlive()) CommandExecutor.killTree(child.process.toHandle());
+            if (child.process.isAlive()) ProcessTree.kill(child.process.toHandle());
             child.closeStdin();
         } finally {
             forget(child);
@@ -363,7 +362,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child.process.waitFor(EXIT_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
             exit = "exited with code " + child.process.exitValue();
         } else {
-            CommandExecutor.killTree(child.process.toHandle());
+            ProcessTree.kill(child.process.toHandle());
             exit = "closed its stdout (killed)";
         }
         lock.lock();
@@ -380,7 +379,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     }
 
     private TaskFailure brokeProtocol(Child child, String what) {
-        CommandExecutor.killTree(child.process.toHandle());
+        ProcessTree.kill(child.process.toHandle());
         return new TaskFailure("process pool child pid " + child.pid + " broke the protocol: " + what);
     }
 
@@ -450,10 +449,10 @@ public final class ProcessPoolExecutor implements TaskExecutor {
          * from another thread, so that a child that stops reading cannot block us past the deadline.
          */
         void send(byte[] line) {
-            if (line.length <= CommandExecutor.PIPE_ATOMIC_BYTES) {
+            if (line.length <= StreamPumps.PIPE_ATOMIC_BYTES) {
                 write(line);
             } else {
-                pendingWrite = CompletableFuture.runAsync(() -> write(line), CommandExecutor.streamThreads());
+                pendingWrite = CompletableFuture.runAsync(() -> write(line), StreamPumps.threads());
             }
         }
 
