@@ -1,9 +1,6 @@
 package io.taskbatch.worker;
 
 import io.taskbatch.queue.TaskMessage;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -11,8 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
 
 /**
  * The {@code command} executor: runs one child process per task attempt.
@@ -27,9 +23,13 @@ import java.util.regex.Pattern;
  * killed and the interrupt rethrown. A success keeps that tail only when asked, and every attempt's
  * tail may go to the log: see {@link TaskStderr}.
  *
- * <p>Linux refuses to start a program with an environment string over 128 KiB, and no environment
- * can hold a NUL character: an input longer than {@value #ENV_INPUT_MAX_BYTES} bytes (UTF-8) or
- * containing NUL is passed on stdin only, and {@code TASK_INPUT} is unset.
+ * <p>The task is its first process: when that one exits (or times out, or the thread is
+ * interrupted) every process it started is killed, background and double-forked ones included
+ * (see {@link ProcessTree}), before the result is reported.
+ *
+ * <p>An input longer than {@value #ENV_INPUT_MAX_BYTES} bytes (UTF-8) or containing NUL does not
+ * fit in an environment string: it is in a file named by {@code TASK_INPUT_FILE} instead of in
+ * {@code TASK_INPUT} (see {@link TaskInput}).
  */
 public final class CommandExecutor implements TaskExecutor {
 
@@ -37,14 +37,13 @@ public final class CommandExecutor implements TaskExecutor {
     public static final int STDERR_TAIL_BYTES = 4 * 1024;
     /** Of those bytes, at most this many lines are kept in a failed result's error. */
     public static final int STDERR_TAIL_LINES = 20;
-    public static final int ENV_INPUT_MAX_BYTES = 64 * 1024;
+    public static final int ENV_INPUT_MAX_BYTES = TaskInput.ENV_MAX_BYTES;
     static final String TRUNCATION_MARKER = HeadBuffer.truncationMarker(STDOUT_CAP_BYTES);
 
-    /** How long to wait for the output pipes to close once every process of the tree is dead. */
+    /** How long to wait for the output pipes to close once every process of the tree is dead (or exited). */
     static final Duration DRAIN_AFTER_KILL = Duration.ofSeconds(1);
 
-    /** The operating system's words in the JDK's messages: "error=2, No such file..." or "error: 2 (No such file...)". */
-    private static final Pattern OS_ERROR = Pattern.compile("error[=:]\\s*\\d+,?\\s*\\(?([^)]+)\\)?\\s*$");
+    private static final Logger LOG = Logger.getLogger(CommandExecutor.class);
 
     private final List<String> argv;
     private final Path workDir;
@@ -93,74 +92,72 @@ public final class CommandExecutor implements TaskExecutor {
         TaskContext ctx = TaskContext.require();
         Duration budget = ctx.remaining();
         if (budget.isZero()) throw new TaskFailure("timed out before the command started: the attempt's deadline had passed");
-        byte[] stdin = (task.input() + "\n").getBytes(StandardCharsets.UTF_8);
+        try (TaskInput input = TaskInput.of(task.input(), task.id(), task.attempt())) {
+            return run(task, ctx, budget, input);
+        }
+    }
 
-        boolean inputFitsEnv = stdin.length - 1 <= ENV_INPUT_MAX_BYTES && task.input().indexOf('\0') < 0;
-        Process process = start(task, ctx, inputFitsEnv);
+    private Output run(TaskMessage task, TaskContext ctx, Duration budget, TaskInput input) throws Exception {
+        ProcessTree tree = start(task, ctx, input);
+        Process process = tree.process();
         HeadBuffer out = new HeadBuffer(STDOUT_CAP_BYTES);
         TailBuffer err = new TailBuffer(STDERR_TAIL_BYTES);
         Future<?> outDrain = null;
         Future<?> errDrain = null;
+        boolean treeGone = false;
         try {
             outDrain = StreamPumps.start(() -> out.drain(process.getInputStream()));
             errDrain = StreamPumps.start(() -> err.drain(process.getErrorStream()));
-            StreamPumps.feed(process.getOutputStream(), stdin);
+            StreamPumps.feed(process.getOutputStream(), input.stdin());
 
             if (!process.waitFor(Math.max(0, ctx.deadlineNanos() - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                int killed = ProcessTree.kill(process.toHandle());
+                int killed = tree.kill();
+                treeGone = true;
                 StreamPumps.awaitQuietly(DRAIN_AFTER_KILL, outDrain, errDrain);
                 throw new TaskFailure("timed out after " + describe(budget) + "; killed process tree of pid " + process.pid()
                         + " (" + killed + (killed == 1 ? " process)" : " processes)") + withStderr(err.text()));
             }
-            // The child is gone, but a background process it started may still hold the pipes open.
-            if (!StreamPumps.awaitAll(ctx.remaining(), outDrain, errDrain)) {
-                throw new TaskFailure("timed out after " + describe(budget) + ": pid " + process.pid() + " exited with code "
-                        + process.exitValue() + " but its stdout or stderr stayed open (a background process it started still holds them)"
-                        + withStderr(err.text()));
-            }
             int code = process.exitValue();
+            // the task is its first process: what that one left running goes with it (and lets go of the pipes)
+            int leftBehind = tree.kill();
+            treeGone = true;
+            if (leftBehind > 0) {
+                LOG.infof("command pid %d exited with code %d and left %d %s running; killed %s", process.pid(), code, leftBehind,
+                        leftBehind == 1 ? "process" : "processes", leftBehind == 1 ? "it" : "them");
+            }
+            // every process that could hold the pipes is dead now: what is left in them is read at once
+            Duration drain = ctx.remaining().compareTo(DRAIN_AFTER_KILL) < 0 ? ctx.remaining() : DRAIN_AFTER_KILL;
+            if (!StreamPumps.awaitAll(drain, outDrain, errDrain)) {
+                throw new TaskFailure("pid " + process.pid() + " exited with code " + code + " but its stdout or stderr stayed"
+                        + " open after its processes were killed: a process that left the task's session and environment"
+                        + " still holds them" + withStderr(err.text()));
+            }
             if (code != 0) {
                 String tail = stderrTail(err.text());
                 throw new TaskFailure(tail.isEmpty() ? "exit code " + code : "exit code " + code + ": " + tail);
             }
             return new Output(out.text(), stderr.keptOnSuccess(err, 0));
         } catch (InterruptedException e) {
-            ProcessTree.kill(process.toHandle());
+            tree.kill();
+            treeGone = true;
             StreamPumps.awaitQuietly(DRAIN_AFTER_KILL, outDrain, errDrain);
             throw e;
         } finally {
-            if (process.isAlive()) ProcessTree.kill(process.toHandle());
+            if (!treeGone) tree.kill(); // whatever went wrong, nothing of the task outlives it
             stderr.forward(err, 0); // every outcome: a failure's stderr is as worth reading as a success's
         }
     }
 
-    private Process start(TaskMessage task, TaskContext ctx, boolean inputInEnv) throws TaskFailure {
+    private ProcessTree start(TaskMessage task, TaskContext ctx, TaskInput input) throws TaskFailure {
         ProcessBuilder pb = new ProcessBuilder(argv);
         if (workDir != null) pb.directory(workDir.toFile());
         Map<String, String> env = pb.environment();
         env.putAll(extraEnv);
-        if (inputInEnv) env.put("TASK_INPUT", task.input());
-        else env.remove("TASK_INPUT"); // never one inherited from the worker
+        input.addTo(env);
         env.put("TASK_ID", Long.toString(task.id()));
         env.put("TASK_ATTEMPT", Integer.toString(task.attempt()));
         env.put("TASK_BATCH", ctx.batch());
-        try {
-            return pb.start();
-        } catch (IOException e) {
-            String reason = workDir != null && !Files.isDirectory(workDir)
-                    ? "working directory " + workDir + " does not exist"
-                    : startFailureReason(e);
-            throw TaskFailure.permanent("cannot start " + argv.get(0) + ": " + reason);
-        }
-    }
-
-    static String startFailureReason(IOException e) {
-        // 'Cannot run program "x": error=2, No such file or directory' repeats what we say already
-        Throwable cause = e.getCause();
-        String reason = cause != null && cause.getMessage() != null ? cause.getMessage() : e.getMessage();
-        if (reason == null) return e.getClass().getSimpleName();
-        Matcher m = OS_ERROR.matcher(reason);
-        return m.find() ? m.group(1).trim() : reason.trim();
+        return ProcessTree.start(pb);
     }
 
     /**

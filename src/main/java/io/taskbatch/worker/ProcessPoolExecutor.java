@@ -11,12 +11,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -137,7 +135,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             child.send(request);
             Line line = child.lines.poll(Math.max(0, ctx.deadlineNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (line == null) {
-                int killed = ProcessTree.kill(child.process.toHandle());
+                int killed = child.tree.kill();
                 child.stderrReader.join(STDERR_SETTLE); // the pipe closes with the dead tree
                 throw new TaskFailure("timed out after " + CommandExecutor.describe(budget) + "; killed process pool child pid "
                         + child.pid + " and its process tree (" + killed + (killed == 1 ? " process)" : " processes)")
@@ -193,11 +191,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         } finally {
             lock.unlock();
         }
-        Map<Child, List<ProcessHandle>> families = new HashMap<>();
-        for (Child c : idleNow) {
-            families.put(c, c.process.descendants().toList());
-            c.closeStdin();
-        }
+        for (Child c : idleNow) c.closeStdin();
         long end = System.nanoTime() + EXIT_GRACE.toNanos();
         boolean interrupted = false;
         for (Child c : idleNow) {
@@ -210,7 +204,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         }
         // busy children are killed too: their callers see the pool closed; retiring ones are simply finished off
         for (Child c : all) {
-            ProcessTree.kill(c.process.toHandle(), families.getOrDefault(c, List.of()));
+            c.tree.kill();
         }
         for (Child c : idleNow) forget(c);
         if (interrupted) Thread.currentThread().interrupt();
@@ -258,19 +252,11 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             env.putAll(extraEnv);
             env.put("TASKBATCH_PROTOCOL", PROTOCOL);
             env.put("TASK_BATCH", batchName);
-            Process process;
+            ProcessTree tree = ProcessTree.start(pb);
             try {
-                process = pb.start();
-            } catch (IOException e) {
-                String reason = workDir != null && !Files.isDirectory(workDir)
-                        ? "working directory " + workDir + " does not exist"
-                        : CommandExecutor.startFailureReason(e);
-                throw TaskFailure.permanent("cannot start " + argv.get(0) + ": " + reason);
-            }
-            try {
-                child = new Child(process);
+                child = new Child(tree);
             } finally {
-                if (child == null) ProcessTree.kill(process.toHandle());
+                if (child == null) tree.kill();
             }
             started.incrementAndGet();
         } finally {
@@ -286,7 +272,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child != null && !isLive(child)) {
             // close() ran while it was starting and could not see it
             child.closeStdin();
-            ProcessTree.kill(child.process.toHandle());
+            child.tree.kill();
             throw new TaskFailure("process pool is closed");
         }
         return child;
@@ -322,7 +308,6 @@ public final class ProcessPoolExecutor implements TaskExecutor {
 
     /** Lets a healthy child finish: EOF on stdin, {@link #EXIT_GRACE} to exit, then the tree is killed. */
     private void retire(Child child) {
-        List<ProcessHandle> family = child.process.descendants().toList();
         child.closeStdin();
         try {
             if (!child.process.waitFor(EXIT_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -333,7 +318,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             Thread.currentThread().interrupt();
         } finally {
             // also whatever it started and left behind
-            ProcessTree.kill(child.process.toHandle(), family);
+            child.tree.kill();
             forget(child);
         }
     }
@@ -341,7 +326,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     /** Kills a child that cannot be trusted with another task. */
     private void discard(Child child) {
         try {
-            if (child.process.isAlive()) ProcessTree.kill(child.process.toHandle());
+            child.tree.kill(); // also when it has exited: what it started may still run
             child.closeStdin();
         } finally {
             forget(child);
@@ -362,7 +347,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child.process.waitFor(EXIT_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
             exit = "exited with code " + child.process.exitValue();
         } else {
-            ProcessTree.kill(child.process.toHandle());
+            child.tree.kill();
             exit = "closed its stdout (killed)";
         }
         lock.lock();
@@ -379,7 +364,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     }
 
     private TaskFailure brokeProtocol(Child child, String what) {
-        ProcessTree.kill(child.process.toHandle());
+        child.tree.kill();
         return new TaskFailure("process pool child pid " + child.pid + " broke the protocol: " + what);
     }
 
@@ -422,6 +407,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
 
     /** A running child and the threads that read its stdout and stderr. */
     private static final class Child {
+        final ProcessTree tree;
         final Process process;
         final long pid;
         final OutputStream stdin;
@@ -433,7 +419,9 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         int served;
         CompletableFuture<Void> pendingWrite;
 
-        Child(Process process) {
+        Child(ProcessTree tree) {
+            this.tree = tree;
+            Process process = tree.process();
             this.process = process;
             this.pid = process.pid();
             this.stdin = process.getOutputStream();
