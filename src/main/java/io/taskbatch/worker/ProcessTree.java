@@ -5,14 +5,16 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -138,33 +140,53 @@ final class ProcessTree {
     Set<ProcessHandle> members() {
         Set<ProcessHandle> found = new LinkedHashSet<>();
         ProcessHandle root = process.toHandle();
-        if (root.isAlive()) {
+        if (HAS_PROC) {
+            scanProc(found);
+        } else if (root.isAlive()) {
             found.add(root);
             root.descendants().forEach(found::add);
         }
-        if (HAS_PROC) scanProc(found);
         Set<Long> never = workerAndAncestors();
         found.removeIf(h -> never.contains(h.pid()));
         return found;
     }
 
+    /** One pass over /proc: members by session or tag, then everything below the root or below a member by parent links. */
     private void scanProc(Set<ProcessHandle> found) {
         long rootPid = process.pid();
+        Map<Long, Stat> recent = new HashMap<>();
+        Set<Long> members = new LinkedHashSet<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC)) {
             for (Path entry : entries) {
                 long pid = pidOf(entry.getFileName().toString());
-                if (pid <= 0 || pid == rootPid) continue;
+                if (pid <= 0) continue;
                 Stat stat = Stat.read(pid);
+                // nothing that started before the root can be part of its tree
                 if (stat == null || !stat.running() || stat.startTicks < startTicks) continue;
-                if (!(ownSession && stat.session == rootPid) && !hasTag(pid)) continue;
-                // a handle knows its process's start time, so a later signal cannot hit a new process under a reused pid;
-                // the second read makes sure it is the process just checked
-                Optional<ProcessHandle> handle = ProcessHandle.of(pid);
-                Stat again = Stat.read(pid);
-                if (handle.isPresent() && again != null && again.startTicks == stat.startTicks) found.add(handle.get());
+                recent.put(pid, stat);
+                if (pid == rootPid || ownSession && stat.session == rootPid || hasTag(pid)) members.add(pid);
             }
         } catch (IOException | RuntimeException e) {
             LOG.debugf(e, "cannot scan /proc for the processes of pid %d", rootPid);
+        }
+        Map<Long, List<Long>> children = new HashMap<>();
+        recent.forEach((pid, stat) -> children.computeIfAbsent(stat.parent, p -> new ArrayList<>()).add(pid));
+        ArrayDeque<Long> below = new ArrayDeque<>(members);
+        while (!below.isEmpty()) {
+            for (long child : children.getOrDefault(below.poll(), List.of())) {
+                if (members.add(child)) below.add(child);
+            }
+        }
+        for (long pid : members) {
+            if (pid == rootPid) {
+                found.add(process.toHandle());
+                continue;
+            }
+            // a handle knows its process's start time, so a later signal cannot hit a new process under a reused pid;
+            // reading the start time again makes sure the handle is of the process just checked
+            Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+            Stat again = Stat.read(pid);
+            if (handle.isPresent() && again != null && again.startTicks == recent.get(pid).startTicks) found.add(handle.get());
         }
     }
 
@@ -328,32 +350,37 @@ final class ProcessTree {
     }
 
     /** The fields of {@code /proc/PID/stat} that we use. */
-    record Stat(char state, long session, long startTicks) {
+    record Stat(char state, long parent, long session, long startTicks) {
 
         boolean running() {
             return state != 'Z' && state != 'X';
         }
 
+        /** The process's stat, or null when it is gone (or unreadable). */
         static Stat read(long pid) {
-            String stat;
+            byte[] b;
             try {
-                stat = Files.readString(PROC.resolve(pid + "/stat"));
-            } catch (NoSuchFileException e) {
-                return null;
+                b = Files.readAllBytes(PROC.resolve(pid + "/stat"));
             } catch (IOException | RuntimeException e) {
                 return null;
             }
-            // "pid (comm) state ppid pgrp session ... starttime(22)": comm may contain spaces and ')'
-            int afterName = stat.lastIndexOf(')');
-            if (afterName < 0) return null;
-            String[] f = stat.substring(afterName + 2).split(" ");
-            if (f.length < 20) return null;
-            try {
-                // f[0] is field 3 (state), so field N is f[N - 3]
-                return new Stat(f[0].charAt(0), Long.parseLong(f[3]), Long.parseLong(f[19]));
-            } catch (RuntimeException e) {
-                return null;
+            // "pid (comm) state ppid pgrp session ... starttime": comm may contain spaces and ')', so count from the last ')'
+            int at = b.length - 1;
+            while (at >= 0 && b[at] != ')') at--;
+            if (at < 0 || at + 2 >= b.length) return null;
+            at += 2;
+            char state = (char) b[at];
+            long[] fields = new long[23]; // fields[n] is field n (1-based, as in proc(5))
+            int field = 3;
+            for (int i = at + 1; i < b.length; i++) {
+                if (b[i] == ' ') {
+                    if (++field > 22) break;
+                } else if (b[i] >= '0' && b[i] <= '9') {
+                    fields[field] = fields[field] * 10 + (b[i] - '0');
+                }
             }
+            if (field < 22) return null;
+            return new Stat(state, fields[4], fields[6], fields[22]);
         }
     }
 }

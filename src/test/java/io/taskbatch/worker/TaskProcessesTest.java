@@ -186,6 +186,32 @@ class TaskProcessesTest {
                 + " processes were killed: a process that left the task's session and environment still holds them");
     }
 
+    @Test
+    void aLeftoverWhoseNameHasSpacesAndParenthesesIsFoundToo() throws Exception {
+        String m = marker();
+        Path odd = dir.resolve("we) (ird 1 2");
+        Files.copy(Path.of("/bin/sleep"), odd);
+        var executor = sh("(\"$ODD\" $M &); awaitArg $M; echo started", Map.of("ODD", odd.toString(), "M", m));
+
+        // the leftover holds stdout: the task ends only because it is found and killed
+        assertThat(run(executor, TaskMessage.first(1, "x"), Duration.ofSeconds(20))).isEqualTo("started");
+        assertGone(m);
+    }
+
+    @Test
+    void aProgramThatCannotBeExecutedIsStillAPermanentFailureWithTheOperatingSystemsWords() throws Exception {
+        Path script = dir.resolve("not-executable.sh");
+        Files.writeString(script, "#!/bin/sh\necho hi\n");
+        var executor = new CommandExecutor(List.of(script.toString()), dir, Map.of());
+
+        TaskFailure failure = catchThrowableOfType(TaskFailure.class, () -> run(executor, TaskMessage.first(1, "x"), Duration.ofSeconds(10)));
+
+        assertThat(failure.retryable()).isFalse();
+        assertThat(failure).hasMessage("cannot start " + script + ": Permission denied");
+        // found on PATH, as the JDK finds it
+        assertThat(run(new CommandExecutor(List.of("echo", "found"), dir, Map.of()), TaskMessage.first(2, "x"))).isEqualTo("found");
+    }
+
     // ---- process pool children ----
 
     /** Answers each request after starting a detached, SIGTERM-ignoring sleep named by its input. */
