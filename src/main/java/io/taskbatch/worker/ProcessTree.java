@@ -106,8 +106,7 @@ final class ProcessTree {
             // setsid(1) reports a program it cannot exec only on stderr: find it here, as the JDK would
             List<String> wrapped = new ArrayList<>(argv.size() + 2);
             wrapped.add(SETSID);
-            wrapped.add("--");
-            wrapped.add(resolve(program, workDir));
+            wrapped.add(resolve(program, workDir)); // a path with a slash, never taken for an option of setsid
             wrapped.addAll(argv.subList(1, argv.size()));
             pb.command(wrapped);
         }
@@ -306,7 +305,7 @@ final class ProcessTree {
         Path base = workDir != null ? workDir : Path.of("").toAbsolutePath();
         if (program.indexOf('/') >= 0) {
             check(program, base.resolve(program));
-            return program;
+            return program.startsWith("-") ? "./" + program : program;
         }
         String path = System.getenv("PATH");
         boolean denied = false;
