@@ -43,15 +43,19 @@ import org.jboss.logging.Logger;
  *       through fork and exec ({@code /proc/PID/environ}). It survives setsid(); a process loses it
  *       only by exec'ing with a cleared or rewritten environment.</li>
  * </ul>
- * A kill finds the members by scanning {@code /proc} (plus the child's descendants while it is
- * alive), sends SIGTERM, waits {@link #KILL_GRACE}, then sends SIGKILL to whatever is left and to
+ * A kill finds the members in one pass over {@code /proc}: the child, every process in its
+ * session or with its tag, and every process below one of those by parent links (which catches
+ * a child of a member that both left the session and dropped the tag, while its parent lives).
+ * Asking for {@link ProcessHandle#descendants()} first and scanning later would be racy (a parent
+ * exiting in between re-parents its children); marks read from one snapshot are not. It sends SIGTERM, waits {@link #KILL_GRACE}, then sends SIGKILL to whatever is left and to
  * whatever was forked meanwhile, scanning again until a scan finds none. What cannot be found this
  * way is a process that left the session (setsid) <em>and</em> dropped the tag (exec with a new
  * environment) <em>and</em> whose parent chain to the child is broken: only a child subreaper or a
  * cgroup per task would hold on to it (see the README).
  *
- * <p>Without {@code /proc} (not Linux) only the descendants of a live child are found; without a
- * {@code setsid} program, the tag and the descendants.
+ * <p>A process that switched to another user (sudo, su) cannot be signalled. Without {@code /proc}
+ * (not Linux) only the descendants of a live child are found; without a {@code setsid} program,
+ * the tag and the parent links.
  */
 final class ProcessTree {
     /** The environment variable that marks every process of one tree. */
@@ -123,18 +127,10 @@ final class ProcessTree {
         return process;
     }
 
-    long pid() {
-        return process.pid();
-    }
-
-    /** The value of {@value #TAG_VARIABLE} in this tree's environments. */
-    String tag() {
-        return tag;
-    }
-
     /**
-     * The processes of this tree that exist now (the child itself while it runs): its descendants,
-     * then every process in its session or carrying its tag. Never the worker or its ancestors.
+     * The processes of this tree that run now (the child itself too, until it exits): every process
+     * in its session or carrying its tag, and every process below one of those. Never the worker
+     * or its ancestors.
      */
     Set<ProcessHandle> members() {
         Set<ProcessHandle> found = new LinkedHashSet<>();

@@ -147,6 +147,16 @@ class TaskProcessesTest {
         assertThat(lines[2]).startsWith(ProcessHandle.current().pid() + "-").isNotEqualTo(again[2]);
     }
 
+    @Test
+    void aTaskOfAWorkerThatIsItselfATaskCarriesBothTagsAndIsFoundByItsOwn() throws Exception {
+        String m = marker();
+        var executor = new CommandExecutor(List.of("sh", "-c", "(setsid sleep $M >/dev/null 2>&1 &); echo \"$"
+                + ProcessTree.TAG_VARIABLE + "\""), dir, Map.of("M", m, ProcessTree.TAG_VARIABLE, "outer-1"));
+
+        assertThat(run(executor, TaskMessage.first(1, "x"), Duration.ofSeconds(10))).startsWith("outer-1," + ProcessHandle.current().pid() + "-");
+        assertGone(m);
+    }
+
     /**
      * What the README says cannot be caught: a process that leaves the task's session (setsid)
      * and drops its environment (the tag), once its parent has exited. Either alone is caught.
