@@ -133,6 +133,8 @@ public final class CommandExecutor implements TaskExecutor {
                         + " still holds them" + withStderr(err.text()));
             }
             if (code != 0) {
+                TaskFailure notStarted = tree.execFailure(argv.get(0), code, err.text());
+                if (notStarted != null) throw notStarted;
                 String tail = stderrTail(err.text());
                 throw new TaskFailure(tail.isEmpty() ? "exit code " + code : "exit code " + code + ": " + tail);
             }

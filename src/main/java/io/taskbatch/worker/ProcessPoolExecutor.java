@@ -357,6 +357,10 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             lock.unlock();
         }
         child.stderrReader.join(STDERR_SETTLE);
+        if (child.served == 0 && !child.process.isAlive()) {
+            TaskFailure notStarted = child.tree.execFailure(argv.get(0), child.process.exitValue(), child.stderr.text());
+            if (notStarted != null) return notStarted;
+        }
         // all of its stderr we still hold, not only this task's: why it died may have been said earlier
         String tail = CommandExecutor.stderrTail(child.stderr.text());
         return new TaskFailure("process pool child pid " + child.pid + " " + exit + " while running the task; stderr: "

@@ -314,6 +314,19 @@ final class ProcessTree {
         throw TaskFailure.permanent("cannot start " + program + ": " + (denied ? "Permission denied" : "No such file or directory"));
     }
 
+    /**
+     * The permanent failure to report when the child's exit says that setsid(1) could not exec the
+     * program after all (a script whose interpreter is missing, say: setsid prints "setsid: failed
+     * to execute PROGRAM: REASON" and exits 126 or 127), or null for any other exit.
+     */
+    TaskFailure execFailure(String program, int exitCode, String stderr) {
+        if (!ownSession || exitCode != 126 && exitCode != 127) return null;
+        String text = stderr.strip();
+        if (!text.startsWith("setsid: failed to execute ") || text.indexOf('\n') >= 0) return null;
+        int reason = text.lastIndexOf(": ");
+        return TaskFailure.permanent("cannot start " + program + ": " + text.substring(reason + 2));
+    }
+
     private static void check(String program, Path file) throws TaskFailure {
         if (!Files.exists(file)) throw TaskFailure.permanent("cannot start " + program + ": No such file or directory");
         if (!Files.isRegularFile(file) || !Files.isExecutable(file)) {

@@ -218,6 +218,19 @@ class TaskProcessesTest {
 
         assertThat(failure.retryable()).isFalse();
         assertThat(failure).hasMessage("cannot start " + script + ": Permission denied");
+        // one that exists but whose interpreter does not: setsid(1) finds out, and says so
+        Path orphan = dir.resolve("no-interpreter.sh");
+        Files.writeString(orphan, "#!/nonexistent/interpreter\necho hi\n");
+        Files.setPosixFilePermissions(orphan, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        TaskFailure noInterpreter = catchThrowableOfType(TaskFailure.class,
+                () -> run(new CommandExecutor(List.of(orphan.toString()), dir, Map.of()), TaskMessage.first(3, "x"), Duration.ofSeconds(10)));
+        assertThat(noInterpreter.retryable()).isFalse();
+        assertThat(noInterpreter).hasMessage("cannot start " + orphan + ": No such file or directory");
+        try (var pool = new ProcessPoolExecutor(List.of(orphan.toString()), 1, 0, dir, Map.of(), "b")) {
+            TaskFailure inPool = catchThrowableOfType(TaskFailure.class, () -> run(pool, TaskMessage.first(4, "x"), Duration.ofSeconds(10)));
+            assertThat(inPool.retryable()).isFalse();
+            assertThat(inPool).hasMessage("cannot start " + orphan + ": No such file or directory");
+        }
         // found on PATH, as the JDK finds it
         assertThat(run(new CommandExecutor(List.of("echo", "found"), dir, Map.of()), TaskMessage.first(2, "x"))).isEqualTo("found");
     }
