@@ -6,18 +6,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.taskbatch.queue.TaskMessage;
-import io.taskbatch.worker.CommandExecutor.TailBuffer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -138,7 +135,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             child.send(request);
             Line line = child.lines.poll(Math.max(0, ctx.deadlineNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (line == null) {
-                int killed = CommandExecutor.killTree(child.process.toHandle());
+                int killed = child.tree.kill();
                 child.stderrReader.join(STDERR_SETTLE); // the pipe closes with the dead tree
                 throw new TaskFailure("timed out after " + CommandExecutor.describe(budget) + "; killed process pool child pid "
                         + child.pid + " and its process tree (" + killed + (killed == 1 ? " process)" : " processes)")
@@ -194,11 +191,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         } finally {
             lock.unlock();
         }
-        Map<Child, List<ProcessHandle>> families = new HashMap<>();
-        for (Child c : idleNow) {
-            families.put(c, c.process.descendants().toList());
-            c.closeStdin();
-        }
+        for (Child c : idleNow) c.closeStdin();
         long end = System.nanoTime() + EXIT_GRACE.toNanos();
         boolean interrupted = false;
         for (Child c : idleNow) {
@@ -211,7 +204,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         }
         // busy children are killed too: their callers see the pool closed; retiring ones are simply finished off
         for (Child c : all) {
-            CommandExecutor.killTree(c.process.toHandle(), families.getOrDefault(c, List.of()));
+            c.tree.kill();
         }
         for (Child c : idleNow) forget(c);
         if (interrupted) Thread.currentThread().interrupt();
@@ -259,19 +252,11 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             env.putAll(extraEnv);
             env.put("TASKBATCH_PROTOCOL", PROTOCOL);
             env.put("TASK_BATCH", batchName);
-            Process process;
+            ProcessTree tree = ProcessTree.start(pb);
             try {
-                process = pb.start();
-            } catch (IOException e) {
-                String reason = workDir != null && !Files.isDirectory(workDir)
-                        ? "working directory " + workDir + " does not exist"
-                        : CommandExecutor.startFailureReason(e);
-                throw TaskFailure.permanent("cannot start " + argv.get(0) + ": " + reason);
-            }
-            try {
-                child = new Child(process);
+                child = new Child(tree);
             } finally {
-                if (child == null) CommandExecutor.killTree(process.toHandle());
+                if (child == null) tree.kill();
             }
             started.incrementAndGet();
         } finally {
@@ -287,7 +272,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child != null && !isLive(child)) {
             // close() ran while it was starting and could not see it
             child.closeStdin();
-            CommandExecutor.killTree(child.process.toHandle());
+            child.tree.kill();
             throw new TaskFailure("process pool is closed");
         }
         return child;
@@ -323,7 +308,6 @@ public final class ProcessPoolExecutor implements TaskExecutor {
 
     /** Lets a healthy child finish: EOF on stdin, {@link #EXIT_GRACE} to exit, then the tree is killed. */
     private void retire(Child child) {
-        List<ProcessHandle> family = child.process.descendants().toList();
         child.closeStdin();
         try {
             if (!child.process.waitFor(EXIT_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -334,7 +318,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             Thread.currentThread().interrupt();
         } finally {
             // also whatever it started and left behind
-            CommandExecutor.killTree(child.process.toHandle(), family);
+            child.tree.kill();
             forget(child);
         }
     }
@@ -342,7 +326,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     /** Kills a child that cannot be trusted with another task. */
     private void discard(Child child) {
         try {
-            if (child.process.isAlive()) CommandExecutor.killTree(child.process.toHandle());
+            child.tree.kill(); // also when it has exited: what it started may still run
             child.closeStdin();
         } finally {
             forget(child);
@@ -363,7 +347,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         if (child.process.waitFor(EXIT_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
             exit = "exited with code " + child.process.exitValue();
         } else {
-            CommandExecutor.killTree(child.process.toHandle());
+            child.tree.kill();
             exit = "closed its stdout (killed)";
         }
         lock.lock();
@@ -373,6 +357,10 @@ public final class ProcessPoolExecutor implements TaskExecutor {
             lock.unlock();
         }
         child.stderrReader.join(STDERR_SETTLE);
+        if (child.served == 0 && !child.process.isAlive()) {
+            TaskFailure notStarted = child.tree.execFailure(argv.get(0), child.process.exitValue(), child.stderr.text());
+            if (notStarted != null) return notStarted;
+        }
         // all of its stderr we still hold, not only this task's: why it died may have been said earlier
         String tail = CommandExecutor.stderrTail(child.stderr.text());
         return new TaskFailure("process pool child pid " + child.pid + " " + exit + " while running the task; stderr: "
@@ -380,7 +368,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
     }
 
     private TaskFailure brokeProtocol(Child child, String what) {
-        CommandExecutor.killTree(child.process.toHandle());
+        child.tree.kill();
         return new TaskFailure("process pool child pid " + child.pid + " broke the protocol: " + what);
     }
 
@@ -423,6 +411,7 @@ public final class ProcessPoolExecutor implements TaskExecutor {
 
     /** A running child and the threads that read its stdout and stderr. */
     private static final class Child {
+        final ProcessTree tree;
         final Process process;
         final long pid;
         final OutputStream stdin;
@@ -434,7 +423,9 @@ public final class ProcessPoolExecutor implements TaskExecutor {
         int served;
         CompletableFuture<Void> pendingWrite;
 
-        Child(Process process) {
+        Child(ProcessTree tree) {
+            this.tree = tree;
+            Process process = tree.process();
             this.process = process;
             this.pid = process.pid();
             this.stdin = process.getOutputStream();
@@ -450,10 +441,10 @@ public final class ProcessPoolExecutor implements TaskExecutor {
          * from another thread, so that a child that stops reading cannot block us past the deadline.
          */
         void send(byte[] line) {
-            if (line.length <= CommandExecutor.PIPE_ATOMIC_BYTES) {
+            if (line.length <= StreamPumps.PIPE_ATOMIC_BYTES) {
                 write(line);
             } else {
-                pendingWrite = CompletableFuture.runAsync(() -> write(line), CommandExecutor.streamThreads());
+                pendingWrite = CompletableFuture.runAsync(() -> write(line), StreamPumps.threads());
             }
         }
 

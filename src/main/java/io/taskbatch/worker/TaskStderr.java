@@ -1,7 +1,6 @@
 package io.taskbatch.worker;
 
 import io.taskbatch.api.RunSpec;
-import io.taskbatch.worker.CommandExecutor.TailBuffer;
 import org.jboss.logging.Logger;
 
 /**
