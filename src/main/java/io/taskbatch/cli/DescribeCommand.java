@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code taskbatch describe NAME}: one batch in full, as kubectl describe would tell it. */
 @Command(name = "describe", mixinStandardHelpOptions = true,
-        description = {"Describe a TaskBatch of a cluster: what it runs (tasks, executor, workers, retries, failure",
-                "policy, where results go), its counts, conditions, first failures and recent events."},
+        description = {"Describe a TaskBatch of a cluster: what it runs (tasks, executor, workers,",
+                "retries, failure policy, where results go), its counts, conditions, first",
+                "failures and recent events."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:described", "2:invalid arguments, no such batch or a refused request",
                 "3:the Kubernetes API could not be reached"})
@@ -50,8 +51,8 @@ public class DescribeCommand implements Callable<Integer> {
     /** The events about this batch (this very object: a batch deleted and created again has its own). */
     static List<Event> events(KubernetesClient client, TaskBatch batch) {
         var meta = batch.getMetadata();
-        List<Event> all = ClusterCalls.call(client, () -> client.v1().events().inNamespace(meta.getNamespace())
-                .withField("involvedObject.name", meta.getName()).list().getItems());
+        // the namespace's events, filtered here: a field selector on involvedObject is not answered by every server
+        List<Event> all = ClusterCalls.call(client, () -> client.v1().events().inNamespace(meta.getNamespace()).list().getItems());
         return all.stream().filter(e -> e.getInvolvedObject() != null && TaskBatch.KIND.equals(e.getInvolvedObject().getKind())
                 && meta.getName().equals(e.getInvolvedObject().getName())
                 && (e.getInvolvedObject().getUid() == null || e.getInvolvedObject().getUid().equals(meta.getUid()))).toList();

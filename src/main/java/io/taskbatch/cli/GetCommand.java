@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code taskbatch get [NAME]}: the batches of a namespace as {@code kubectl get tb} shows them. */
 @Command(name = "get", mixinStandardHelpOptions = true,
-        description = {"Show TaskBatches of a cluster as kubectl get tb does: phase, tasks done, failed, workers,",
-                "rate, time left and age of each, read from its status."},
+        description = {"Show TaskBatches of a cluster as kubectl get tb does: phase, tasks done,",
+                "failed, workers, rate, time left and age of each, read from its status."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:shown (no batches is no error)", "2:invalid arguments, no such batch or a refused request",
                 "3:the Kubernetes API could not be reached"})

@@ -7,7 +7,9 @@ import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.RequestConfigBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.http.HttpClient;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.utils.URLUtils;
@@ -42,10 +44,11 @@ import picocli.CommandLine.Spec;
  * {@link ResultLines}).
  */
 @Command(name = "results", mixinStandardHelpOptions = true,
-        description = {"Write a TaskBatch's results to stdout as JSON Lines, one per task, from its results",
-                "ConfigMap or, with spec.results.claimName, from the claim: a short-lived pod (owned by the batch,",
-                "deleted afterwards) reads the file there and this command reads the pod's log. A batch not yet",
-                "decided gives the results it has so far, and says so on stderr."},
+        description = {"Write a TaskBatch's results to stdout as JSON Lines, one per task, from its",
+                "results ConfigMap or, with spec.results.claimName, from the claim: a",
+                "short-lived pod (owned by the batch, deleted afterwards) reads the file there",
+                "and this command reads the pod's log. A batch not yet decided gives the",
+                "results it has so far, and says so on stderr."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the results there are were written", "1:the reader pod failed or its log lost results",
                 "2:invalid arguments, no such batch or a refused request",
@@ -226,10 +229,11 @@ public class ResultsCommand implements Callable<Integer> {
     private void readLog(KubernetesClient client, String namespace, String pod, boolean follow, ResultLines.ReaderLog log) {
         String url = URLUtils.join(client.getMasterUrl().toString(), "api", "v1", "namespaces", namespace, "pods", pod, "log")
                 + (follow ? "?follow=true" : "");
-        // no request timeout: a follow stream lasts as long as the reader runs (shares the client's connections; not closed)
-        HttpClient http = client.getHttpClient().newBuilder()
-                .tag(new RequestConfigBuilder(client.getConfiguration().getRequestConfig()).withRequestTimeout(0).build()).build();
-        try {
+        // a client of its own: no request timeout (a follow stream lasts as long as the reader runs), and a stream
+        // that ends badly leaves no broken connection in the pool of the client the other calls go through
+        Config config = new ConfigBuilder(client.getConfiguration()).withRequestTimeout(0).build();
+        try (KubernetesClient logs = new KubernetesClientBuilder().withConfig(config).build()) {
+            HttpClient http = logs.getHttpClient();
             HttpResponse<InputStream> response = http.sendAsync(http.newHttpRequestBuilder().uri(url).build(), InputStream.class).get();
             try (InputStream body = response.body()) {
                 if (!response.isSuccessful()) {

@@ -30,9 +30,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code taskbatch submit FILE}: validates a manifest here, as {@code run} does, then creates its TaskBatch on the cluster. */
 @Command(name = "submit", mixinStandardHelpOptions = true,
-        description = {"Validate a TaskBatch manifest here (every problem at once, as taskbatch run does), then",
-                "create the TaskBatch on the cluster. With --watch, follow it until it is decided, as",
-                "taskbatch watch does."},
+        description = {"Validate a TaskBatch manifest here (every problem at once, as taskbatch run",
+                "does), then create the TaskBatch on the cluster. With --watch, follow it",
+                "until it is decided, as taskbatch watch does."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:created (with --watch: the batch succeeded)", "1:with --watch: the batch failed",
                 "2:invalid manifest or arguments, the batch exists already, or a refused request; nothing was created",

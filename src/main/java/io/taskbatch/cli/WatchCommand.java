@@ -11,8 +11,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code taskbatch watch NAME}: a batch's live progress until it is decided; the exit code says how. */
 @Command(name = "watch", mixinStandardHelpOptions = true,
-        description = {"Follow a TaskBatch of a cluster until it is decided: done out of total, failed, rate and",
-                "time left on stderr (a live bar on a terminal, a line every 5 s otherwise), then a summary."},
+        description = {"Follow a TaskBatch of a cluster until it is decided: done out of total,",
+                "failed, rate and time left on stderr (a live bar on a terminal, a line every",
+                "5 s otherwise), then a summary. The exit code says how the batch ended."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the batch succeeded", "1:the batch failed (or was deleted before it finished)",
                 "2:invalid arguments, no such batch or a refused request",
