@@ -132,7 +132,8 @@ public class ResultsCommand implements Callable<Integer> {
                     + " set spec.results.claimName");
         }
         if (text != null) text.lines().forEach(lines::offer);
-        Matcher capped = CAPPED.matcher(Objects.requireNonNullElse(batch.getStatus().getResults(), ""));
+        String where = batch.getStatus() == null ? null : batch.getStatus().getResults();
+        Matcher capped = CAPPED.matcher(Objects.requireNonNullElse(where, ""));
         if (capped.find()) {
             err.println("only the first " + capped.group(1) + " of " + capped.group(2) + " results fit in ConfigMap " + configMap
                     + " (its size is capped); the others were not kept. To keep every result, give the batch"
