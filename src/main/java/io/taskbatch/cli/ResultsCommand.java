@@ -63,7 +63,7 @@ public class ResultsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "The batch.")
     String name;
 
-    @Option(names = "--failed", description = "Only the tasks that failed.")
+    @Option(names = "--failed", description = "Only the tasks that failed (not those cancelled when a batch stopped).")
     boolean failedOnly;
 
     @Option(names = "--image", paramLabel = "IMAGE",
