@@ -67,10 +67,12 @@ public class CommandLineSetup {
     private static String commandList(CommandLine.Help help) {
         Map<String, CommandLine.Help> subcommands = help.subcommands();
         if (subcommands.isEmpty()) return "";
-        int width = subcommands.keySet().stream().mapToInt(String::length).max().orElse(0);
+        int width = subcommands.entrySet().stream().filter(e -> !e.getValue().commandSpec().usageMessage().hidden())
+                .mapToInt(e -> e.getKey().length()).max().orElse(0);
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, CommandLine.Help> sub : subcommands.entrySet()) {
             CommandSpec spec = sub.getValue().commandSpec();
+            if (spec.usageMessage().hidden()) continue;
             String summary = TaskbatchCommand.SUMMARIES.getOrDefault(spec.name(), firstSentence(spec));
             sb.append("  ").append(String.format("%-" + width + "s", sub.getKey())).append("  ").append(summary)
                     .append(System.lineSeparator());

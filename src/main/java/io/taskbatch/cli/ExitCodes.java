@@ -8,7 +8,7 @@ public final class ExitCodes {
     public static final int FAILED = 1;
     /** The manifest or the command line is invalid; nothing was run. */
     public static final int INVALID = 2;
-    /** The broker could not be reached; running again later may work. */
+    /** The broker (or, for the cluster commands, the Kubernetes API) could not be reached; running again later may work. */
     public static final int UNAVAILABLE = 3;
     /**
      * {@code run} was stopped by Ctrl-C (SIGINT): the JVM's own status for it, after {@code run} stored what finished,

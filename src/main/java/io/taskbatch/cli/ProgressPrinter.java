@@ -166,6 +166,15 @@ final class ProgressPrinter implements ProgressListener {
         }
     }
 
+    /** A line of its own between frames (in bar mode the bar is painted again on the next tick); nothing with none. */
+    synchronized void note(String line) {
+        if (mode == Mode.NONE) return;
+        hideBar();
+        err.println(name + ": " + line);
+        err.flush();
+        if (mode == Mode.BAR && lastFrame != null) paint(lastFrame);
+    }
+
     @Override
     public synchronized void onFinish(BatchOutcome outcome) {
         hideBar();

@@ -85,11 +85,16 @@ final class BatchPods {
                 .addToRequests("cpu", new Quantity(cpu)).addToRequests("memory", new Quantity(memory))
                 .addToLimits("memory", new Quantity(memory))
                 .endResources()
-                .withSecurityContext(new SecurityContextBuilder().withAllowPrivilegeEscalation(false)
-                        .withReadOnlyRootFilesystem(true).withRunAsNonRoot(true)
-                        .withNewCapabilities().withDrop("ALL").endCapabilities()
-                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build())
+                .withSecurityContext(containerSecurity())
                 .build();
+    }
+
+    /** The restricted Pod Security Standard's container part: no escalation, no capabilities, a read-only root. */
+    static io.fabric8.kubernetes.api.model.SecurityContext containerSecurity() {
+        return new SecurityContextBuilder().withAllowPrivilegeEscalation(false)
+                .withReadOnlyRootFilesystem(true).withRunAsNonRoot(true)
+                .withNewCapabilities().withDrop("ALL").endCapabilities()
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build();
     }
 
     static io.fabric8.kubernetes.api.model.PodSecurityContext podSecurity() {

@@ -72,6 +72,9 @@ import java.util.function.Predicate;
  * {@link #audit()}, so what a run did can be re-checked against another policy with
  * {@link Authorizer#authorize(Policy, UserInfo, Attributes)}.
  *
+ * <p>Pod logs ({@code pods/log}) come from a {@link PodLogs} source such as the {@link Kubelet}: see
+ * {@link #servePodLogs}.
+ *
  * <p>Not modelled: admission (namespace existence, quotas, pod security), validation, garbage collection, an
  * anonymous user (a request without a token is refused with 401), status subresources of built-in types (the
  * mock stores status changes of a PUT or merge patch to a Job or Pod as sent).
@@ -135,6 +138,7 @@ public final class ApiServer implements AutoCloseable {
     private final Map<String, Identity> tokens = new ConcurrentHashMap<>();
     private final List<AuditEvent> audit = new CopyOnWriteArrayList<>();
     private final List<KubernetesClient> clients = new CopyOnWriteArrayList<>();
+    private final List<PodLogs> podLogs = new CopyOnWriteArrayList<>();
     private final ReentrantLock writes = new ReentrantLock(true);
     private final AtomicLong rbacWrites = new AtomicLong();
     private volatile Policy policy;
@@ -295,6 +299,9 @@ public final class ApiServer implements AutoCloseable {
         List<Attributes> admissionChecks = new ArrayList<>();
         if (!attributes.resourceRequest()) {
             response = nonResource(request, attributes);
+        } else if (method.equals("GET") && attributes.apiGroup().isEmpty() && attributes.resource().equals("pods")
+                && attributes.subresource().equals("log")) {
+            response = podLog(attributes);
         } else if (method.equals("GET") || method.equals("HEAD")) {
             response = store.dispatch(request);
         } else {
@@ -348,6 +355,45 @@ public final class ApiServer implements AutoCloseable {
                     + "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"127.0.0.1:" + server.getPort() + "\"}]}");
         }
         return store.dispatch(request);
+    }
+
+    // ------------------------------------------------------------------ pod logs
+
+    /** Where the kubelet that runs a pod keeps its container's log (stdout and stderr). */
+    @FunctionalInterface
+    public interface PodLogs {
+        /** The log of that pod's container once it has started; empty when this source does not run it (yet). */
+        Optional<java.nio.file.Path> containerLog(String namespace, String pod);
+    }
+
+    /**
+     * Serves {@code GET /api/v1/namespaces/NS/pods/NAME/log} (RBAC: {@code get} on {@code pods/log}) from
+     * {@code logs}, e.g. a {@link Kubelet}; undo with the returned handle. As a real API server: 404 for a pod that
+     * does not exist, 400 while its container has not started, else the log as {@code text/plain}. The mock cannot
+     * stream, so {@code follow=true} gets the log as it is at that moment and then the end, as a real follow stream
+     * ends when the connection is cut: clients must read again after the container ended to be sure they have it all.
+     */
+    public AutoCloseable servePodLogs(PodLogs logs) {
+        podLogs.add(logs);
+        return () -> podLogs.remove(logs);
+    }
+
+    private MockResponse podLog(Attributes a) {
+        JsonNode pod = stored("/api/v1/namespaces/" + a.namespace() + "/pods/" + a.name());
+        if (pod == null) return notFound(a);
+        String container = pod.path("spec").path("containers").path(0).path("name").asText("");
+        Optional<java.nio.file.Path> log = podLogs.stream().map(l -> l.containerLog(a.namespace(), a.name()))
+                .flatMap(Optional::stream).findFirst();
+        if (log.isEmpty()) {
+            return status(400, "BadRequest", "container " + Authorizer.quote(container) + " in pod " + Authorizer.quote(a.name())
+                    + " is waiting to start: ContainerCreating", null, null, null);
+        }
+        try {
+            return new MockResponse().setResponseCode(200).setHeader("Content-Type", "text/plain")
+                    .setBody(java.nio.file.Files.readAllBytes(log.get()));
+        } catch (IOException e) {
+            return status(500, "InternalError", "cannot read the log of pod " + a.name() + ": " + e.getMessage(), null, null, null);
+        }
     }
 
     // ------------------------------------------------------------------ writes

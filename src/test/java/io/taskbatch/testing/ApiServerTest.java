@@ -84,6 +84,45 @@ class ApiServerTest {
     }
 
     @Test
+    void podLogsComeFromTheKubeletsLogWithTheApiServersAnswersAndTheirOwnVerb() throws Exception {
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("pod", ".log");
+        java.nio.file.Files.writeString(log, "first\nsecond\n");
+        Map<String, java.nio.file.Path> started = new java.util.concurrent.ConcurrentHashMap<>();
+        try (AutoCloseable served = server.servePodLogs((namespace, pod) ->
+                java.util.Optional.ofNullable(namespace.equals(ns) ? started.get(pod) : null))) {
+            String admins = server.adminToken();
+            assertThat(podLog(admins, "p")).isEqualTo("404 pods \"p\" not found");
+            admin.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("p")
+                    .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("x").endContainer().endSpec().build()).create();
+            assertThat(podLog(admins, "p")).isEqualTo("400 container \"main\" in pod \"p\" is waiting to start: ContainerCreating");
+            started.put("p", log);
+            assertThat(podLog(admins, "p")).isEqualTo("200 first\nsecond\n");
+
+            serviceAccount("reader");
+            String reader = server.token(ns, "reader");
+            grant("reader", "", "pods", "get");
+            assertThat(podLog(reader, "p")).isEqualTo("403 pods \"p\" is forbidden: User \"system:serviceaccount:" + ns
+                    + ":reader\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"" + ns + "\"");
+            grant("reader", "", "pods/log", "get");
+            assertThat(podLog(reader, "p")).isEqualTo("200 first\nsecond\n");
+        }
+        assertThat(podLog(server.adminToken(), "p")).as("no source: not started").startsWith("400 ");
+        assertThat(server.audit(e -> e.subresource().equals("log") && e.username().endsWith(":reader")))
+                .extracting(ApiServer.AuditEvent::verb, ApiServer.AuditEvent::resource, ApiServer.AuditEvent::code)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("get", "pods", 403), org.assertj.core.groups.Tuple.tuple("get", "pods", 200));
+    }
+
+    /** {@code GET pods/NAME/log?follow=true} as {@code token}: the code and the log, or the Status message. */
+    String podLog(String token, String pod) throws Exception {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "api/v1/namespaces/" + ns + "/pods/"
+                + pod + "/log?follow=true")).header("Authorization", "Bearer " + token).build();
+        var response = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        String body = response.statusCode() == 200 ? response.body()
+                : admin.getKubernetesSerialization().unmarshal(response.body(), io.fabric8.kubernetes.api.model.Status.class).getMessage();
+        return response.statusCode() + " " + body;
+    }
+
+    @Test
     void aServiceAccountIsRefusedUntilARoleBindingGrantsIt() {
         serviceAccount("bob");
         KubernetesClient bob = server.clientAs(ns, "bob");

@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -64,10 +65,15 @@ import java.util.stream.Stream;
  * whole process group after {@code terminationGracePeriodSeconds} (capped at {@value #MAX_GRACE_SECONDS} s); when
  * a container's main process ends, what is left of its group is killed, as with a container's PID namespace.
  *
+ * <p>Bare pods (Pod objects in the namespace that no Job here made, e.g. a CLI's reader pod) run the same way, once
+ * each as their {@code restartPolicy} says (Never, OnFailure, or Always, the default), with their phase written back;
+ * deleting one stops it. A pod's container log is served through {@link #containerLog} ({@link ApiServer.PodLogs}:
+ * {@code GET pods/NAME/log}).
+ *
  * <p>Pods are mirrored into the API as Pod objects (labels {@code job-name}, {@code controller-uid}, phase and
  * restart count) for looking at; the controller here never reads them back.
  */
-public final class Kubelet implements AutoCloseable {
+public final class Kubelet implements AutoCloseable, ApiServer.PodLogs {
 
     static final long RESTART_BACKOFF_MS = 200;
     static final long CONFIG_BACKOFF_MS = 1000;
@@ -84,6 +90,7 @@ public final class Kubelet implements AutoCloseable {
     private final Path workDir;
     private final LaunchResolver resolver;
     private final Map<String, JobRun> runs = new ConcurrentHashMap<>(); // by Job uid: a re-created Job is a new one
+    private final Map<String, PodProcess> bare = new ConcurrentHashMap<>(); // by Pod uid
     private final Thread loop;
     private final Thread shutdownHook;
     private volatile boolean closed;
@@ -194,6 +201,22 @@ public final class Kubelet implements AutoCloseable {
         return runs.values().stream().filter(r -> r.name.equals(jobName)).flatMap(r -> r.pods.stream()).toList();
     }
 
+    /** Every bare pod (one no Job made) this kubelet has run or is running. */
+    public List<PodProcess> barePods() {
+        return List.copyOf(bare.values());
+    }
+
+    /**
+     * The container log of the pod of that name in this kubelet's namespace, once its container has started (as
+     * the API server serves {@code pods/log}); empty for another namespace, an unknown pod, or one still waiting.
+     */
+    @Override
+    public Optional<Path> containerLog(String namespace, String pod) {
+        if (!this.namespace.equals(namespace)) return Optional.empty();
+        return Stream.concat(runs.values().stream().flatMap(r -> r.pods.stream()), bare.values().stream())
+                .filter(p -> p.name().equals(pod) && p.process != null).map(PodProcess::log).reduce((a, b) -> b);
+    }
+
     /** SIGKILL to the pod's container (its whole process group), as the OOM killer would: a container failure. */
     public void kill(PodProcess pod) {
         Process p = pod.process;
@@ -242,10 +265,11 @@ public final class Kubelet implements AutoCloseable {
         }
         running.forEach(Kubelet::killContainer);
         runs.values().forEach(r -> r.live().forEach(p -> p.phase = PodProcess.Phase.DELETED));
+        bare.values().stream().filter(PodProcess::live).forEach(p -> p.phase = PodProcess.Phase.DELETED);
     }
 
     private List<Process> running() {
-        return runs.values().stream().flatMap(r -> r.pods.stream())
+        return Stream.concat(runs.values().stream().flatMap(r -> r.pods.stream()), bare.values().stream())
                 .filter(p -> p.phase == PodProcess.Phase.RUNNING).map(p -> p.process).toList();
     }
 
@@ -287,6 +311,45 @@ public final class Kubelet implements AutoCloseable {
                 warn("Job " + run.name, e);
             }
         }
+        try {
+            syncBarePods();
+        } catch (RuntimeException e) {
+            warn("bare pods", e);
+        }
+    }
+
+    /**
+     * The kubelet's side for pods no Job of this kubelet made (a user's, a CLI's): each runs as its restartPolicy
+     * says, its phase written to its status, and deleting it stops it (SIGTERM, SIGKILL after its grace period).
+     */
+    private void syncBarePods() {
+        Map<String, Pod> inApi = new LinkedHashMap<>();
+        for (Pod p : client.pods().inNamespace(namespace).list().getItems()) {
+            Map<String, String> labels = p.getMetadata().getLabels();
+            if (labels != null && labels.containsKey("controller-uid")) continue; // a Job's pod: the loop above runs it
+            inApi.put(p.getMetadata().getUid(), p);
+            bare.computeIfAbsent(p.getMetadata().getUid(), uid -> newBarePod(p));
+        }
+        for (PodProcess pod : bare.values()) {
+            if (closed) return;
+            observe(null, pod);
+            if (!inApi.containsKey(pod.uid)) {
+                terminate(pod);
+            } else if (pod.phase == PodProcess.Phase.PENDING && !pod.terminating && System.nanoTime() - pod.notBefore >= 0) {
+                startContainer(null, pod);
+            }
+        }
+    }
+
+    private PodProcess newBarePod(Pod p) {
+        String name = p.getMetadata().getName();
+        PodProcess pod = new PodProcess(name, null, null, p.getSpec(), workDir.resolve("pods").resolve(name),
+                workDir.resolve("logs").resolve(name + ".log"));
+        pod.uid = p.getMetadata().getUid();
+        createDirectories(pod.dir());
+        createDirectories(pod.log().getParent());
+        LOG.log(Level.DEBUG, "{0}: a bare pod", name);
+        return pod;
     }
 
     /** The kubelet's side: notices a container's end, and SIGKILLs a deleted pod whose grace period is over. */
@@ -305,15 +368,22 @@ public final class Kubelet implements AutoCloseable {
         LOG.log(Level.DEBUG, "{0}: container exited with {1}", pod.name(), exitCode);
         if (pod.terminating) {
             setPhase(pod, PodProcess.Phase.DELETED);
+        } else if (exitCode == 0 && run == null && pod.restartsOnSuccess()) {
+            pod.restarts++;
+            pod.notBefore = System.nanoTime() + MILLISECONDS.toNanos(RESTART_BACKOFF_MS);
+            setPhase(pod, PodProcess.Phase.PENDING);
         } else if (exitCode == 0) {
-            run.succeeded++;
+            if (run != null) run.succeeded++;
             setPhase(pod, PodProcess.Phase.SUCCEEDED);
         } else {
             failed(run, pod, RESTART_BACKOFF_MS);
         }
     }
 
-    /** A container failure: OnFailure restarts the container in the same pod, Never fails the pod (a new one replaces it). */
+    /**
+     * A container failure: OnFailure (or a bare pod's Always) restarts the container in the same pod, Never fails the
+     * pod (a Job's is replaced by a new one); {@code run} is null for a bare pod.
+     */
     private void failed(JobRun run, PodProcess pod, long backoffMs) {
         long notBefore = System.nanoTime() + MILLISECONDS.toNanos(backoffMs);
         if (pod.restartsOnFailure()) {
@@ -321,8 +391,10 @@ public final class Kubelet implements AutoCloseable {
             pod.notBefore = notBefore;
             setPhase(pod, PodProcess.Phase.PENDING);
         } else {
-            run.failed++;
-            run.notBefore = notBefore;
+            if (run != null) {
+                run.failed++;
+                run.notBefore = notBefore;
+            }
             setPhase(pod, PodProcess.Phase.FAILED);
         }
     }

@@ -354,6 +354,62 @@ class KubeletTest {
     }
 
     @Test
+    void aBarePodRunsOnceItsLogIsServedAndDeletingARunningOneStopsIt() throws Exception {
+        client.pods().inNamespace(ns).resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: reader}
+                spec:
+                  restartPolicy: Never
+                  volumes: [{name: results, persistentVolumeClaim: {claimName: out, readOnly: true}}]
+                  containers:
+                  - name: main
+                    image: x
+                    volumeMounts: [{name: results, mountPath: /mnt/results, readOnly: true}]
+                    command: [sh, -c, 'cat "$1"; echo done >&2', sh, /mnt/results/r.txt]
+                """, Pod.class)).create();
+        Files.createDirectories(dir.resolve("claims/out"));
+        Files.writeString(dir.resolve("claims/out/r.txt"), "line 1\nline 2\n");
+        eventually(() -> assertThat(podPhase("reader")).isEqualTo("Succeeded"));
+        PodProcess reader = single(kubelet.barePods());
+        assertThat(reader.jobName()).isNull();
+        assertThat(kubelet.containerLog(ns, "reader")).hasValueSatisfying(log ->
+                assertThat(log).hasContent("line 1\nline 2\ndone"));
+        assertThat(kubelet.containerLog("elsewhere", "reader")).isEmpty();
+        assertThat(kubelet.containerLog(ns, "nobody")).isEmpty();
+        assertThat(kubelet.allPods("reader")).as("not a Job's pod").isEmpty();
+
+        client.pods().inNamespace(ns).resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: sleeper}
+                spec:
+                  terminationGracePeriodSeconds: 2
+                  containers: [{name: main, image: x, command: [sh, -c, 'trap "echo got TERM; exit 0" TERM; sleep 6173 & wait']}]
+                """, Pod.class)).create();
+        eventually(() -> assertThat(podPhase("sleeper")).isEqualTo("Running"));
+        PodProcess sleeper = kubelet.barePods().stream().filter(p -> p.name().equals("sleeper")).findFirst().orElseThrow();
+        client.pods().inNamespace(ns).withName("sleeper").delete();
+        eventually(() -> assertThat(sleeper.phase()).isEqualTo(PodProcess.Phase.DELETED));
+        assertThat(sleeper.process().orElseThrow().isAlive()).isFalse();
+        assertThat(kubelet.log(sleeper)).content().contains("got TERM");
+    }
+
+    @Test
+    void aBarePodWithRestartPolicyAlwaysIsStartedAgainAfterItsContainerEnds() {
+        client.pods().inNamespace(ns).resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: again}
+                spec:
+                  containers: [{name: main, image: x, command: [sh, -c, 'echo run']}]
+                """, Pod.class)).create();
+        eventually(() -> assertThat(single(kubelet.barePods()).restarts()).isGreaterThanOrEqualTo(2));
+        client.pods().inNamespace(ns).withName("again").delete();
+        eventually(() -> assertThat(single(kubelet.barePods()).live()).isFalse());
+    }
+
+    @Test
     void variableReferencesAndMountPathsFollowKubernetes() {
         Map<String, String> vars = Map.of("A", "1");
         assertThat(LaunchResolver.expand("$(A)-$$(A)-$(B)-$A-$(A", vars::get)).isEqualTo("1-$(A)-$(B)-$A-$(A");
@@ -386,6 +442,11 @@ class KubeletTest {
 
     private Optional<JobCondition> condition(String job, String type) {
         return status(job).getConditions().stream().filter(c -> c.getType().equals(type)).findFirst();
+    }
+
+    private String podPhase(String pod) {
+        Pod p = client.pods().inNamespace(ns).withName(pod).get();
+        return p == null || p.getStatus() == null ? null : p.getStatus().getPhase();
     }
 
     private static PodProcess single(List<PodProcess> pods) {

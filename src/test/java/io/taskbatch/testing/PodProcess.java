@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A pod of a Job as the {@link Kubelet} runs it: one container, (re)started as a local process in the same pod
+ * A pod as the {@link Kubelet} runs it (a Job's, or a bare pod, whose job name and uid are null): one container, (re)started as a local process in the same pod
  * directory. Read-only to callers; the kubelet's loop thread is its only writer.
  */
 public final class PodProcess {
@@ -89,8 +89,14 @@ public final class PodProcess {
         return terminating;
     }
 
+    /** OnFailure, or Always (a bare pod's default; a Job's pods may not have it). */
     boolean restartsOnFailure() {
-        return "OnFailure".equals(spec.getRestartPolicy());
+        return !"Never".equals(spec.getRestartPolicy());
+    }
+
+    /** Always, or unset: only a bare pod (Kubernetes refuses it in a Job's template). */
+    boolean restartsOnSuccess() {
+        return spec.getRestartPolicy() == null || "Always".equals(spec.getRestartPolicy());
     }
 
     /** Container restarts within this pod (restartPolicy OnFailure). */
