@@ -14,6 +14,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.amqp.BatchQueues;
+import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.MessageCodec;
 import io.taskbatch.testing.RabbitExtension;
 import io.taskbatch.testing.RabbitNode;
@@ -204,6 +205,45 @@ class BrokerFaultsIT {
         }
     }
 
+    /**
+     * A worker that stops gives back what it holds unrun, the task it had taken and those in its buffer, as fresh
+     * copies: none is charged a delivery. A reject or the channel's close would charge each one (quorum queues
+     * count every return towards the delivery limit), so tasks handed back by a few workers that the operator
+     * scaled down were reported dead although no worker died (seen in ClusterCliIT).
+     */
+    @Test
+    void aStoppingWorkerGivesBackWhatItHoldsUncharged(RabbitNode rabbit) throws Exception {
+        BrokerAddress address = BrokerAddress.resolve(rabbit.amqpUri(), null, null, Map.of());
+        BatchQueues queues = BatchQueues.of(null, "giveback", null);
+        try (var master = new io.taskbatch.queue.amqp.AmqpMasterTransport(address, queues, 3, List.of(Duration.ofMillis(100)),
+                1000, true, false)) {
+            for (long id = 0; id < 100; id++) master.publish(io.taskbatch.queue.TaskMessage.first(id, "t" + id));
+            master.awaitPublished();
+            try (var worker = new io.taskbatch.queue.amqp.AmqpWorkerTransport(address, queues, "w", 50, Duration.ofMinutes(10))) {
+                assertThat(worker.awaitReady(io.taskbatch.queue.amqp.BrokerWait.once(), "local/giveback")).isTrue();
+                var inbox = worker.openInbox();
+                var taken = inbox.take(Duration.ofSeconds(10));
+                assertThat(taken).isNotNull();
+                Thread.sleep(500); // the rest of its prefetch of 50 arrives in the buffer
+                taken.release(); // as a stopping slot does with the task it had taken
+                inbox.close(); // and what is still buffered
+            }
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(rabbit.amqpUri());
+            List<Object> counts = new java.util.ArrayList<>();
+            Set<Long> ids = new TreeSet<>();
+            try (Connection c = factory.newConnection(); Channel ch = c.createChannel()) {
+                for (com.rabbitmq.client.GetResponse r; (r = ch.basicGet(queues.tasks(), true)) != null; ) {
+                    Map<String, Object> headers = r.getProps().getHeaders();
+                    counts.add(headers == null ? null : headers.get("x-delivery-count"));
+                    ids.add(io.taskbatch.queue.amqp.MessageCodec.decodeTask(r.getBody()).id());
+                }
+            }
+            assertThat(ids).as("every task is back").hasSize(100);
+            assertThat(counts).as("no delivery charged").allMatch(n -> n == null || ((Number) n).longValue() == 0);
+        }
+    }
+
     private static List<String> queues(RabbitNode rabbit) {
         return java.util.Arrays.stream(rabbit.rabbitmqctl("list_queues", "-q", "name").split("\n")).map(String::strip)
                 .filter(q -> !q.isEmpty()).toList();
@@ -298,8 +338,8 @@ class BrokerFaultsIT {
             assertThat(poison.get("dead").asBoolean()).isTrue();
             // retry.maxAttempts 3 is the task queue's delivery limit: dead once a fourth worker died of it
             assertThat(poison.get("attempts").asInt()).as(poison.toString()).isEqualTo(4);
-            assertThat(poison.get("error").asText()).isEqualTo("dead: the task's worker died (or lost its connection) 4 times "
-                    + "while running it; gave up after the delivery limit (retry.maxAttempts=3)");
+            assertThat(poison.get("error").asText()).isEqualTo("dead: the workers it was delivered to died (or lost their "
+                    + "connection) 4 times before it had a result; gave up at the delivery limit (retry.maxAttempts=3)");
             assertThat(results.stream().filter(r -> r.get("id").asLong() != 0))
                     .allMatch(r -> r.get("status").asText().equals("succeeded"));
             assertThat(jar.log("run").split("died with exit code 137", -1)).as("worker processes the poison killed").hasSize(5);

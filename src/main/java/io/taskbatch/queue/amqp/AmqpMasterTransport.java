@@ -184,8 +184,8 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
         if (limit) deliveries = Math.max(deliveries, deliveryLimit + 1);
         int attempts = task.attempt() - 1 + Math.max(1, deliveries);
         String error = limit
-                ? "dead: the task's worker died (or lost its connection) " + deliveries + " times while running it; gave up "
-                        + "after the delivery limit (retry.maxAttempts=" + deliveryLimit + ")"
+                ? "dead: the workers it was delivered to died (or lost their connection) " + deliveries + " times before it "
+                        + "had a result; gave up at the delivery limit (retry.maxAttempts=" + deliveryLimit + ")"
                 : "dead: " + deadReason(props) + (deliveries > 0 ? " after " + deliveries + " deliveries" : "");
         return ResultMessage.dead(task, attempts, error);
     }

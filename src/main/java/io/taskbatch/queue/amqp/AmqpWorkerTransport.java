@@ -424,13 +424,15 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
         }
 
+        /**
+         * Gives a task back unrun (the worker stops, or it waited too long in the buffer): a copy goes to the task
+         * queue and the original is acknowledged once the broker confirmed the copy. A reject would charge it a
+         * delivery (a quorum queue counts every return towards its delivery limit), so a task handed back by a few
+         * workers that were scaled down would be reported dead although no worker died.
+         */
         void release(Incoming in) {
             if (in.channel() != channel) return; // its channel is gone, and the task went back with it
-            try {
-                in.channel().basicReject(in.tag(), true);
-            } catch (IOException | ShutdownSignalException e) {
-                LOG.debugf("release lost with the channel: %s", e.getMessage());
-            }
+            publish(queues.tasks(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, false);
         }
 
         @Override
@@ -441,6 +443,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 if (channel.isOpen() && subscribed) channel.basicCancel(consumerTag);
             } catch (IOException | ShutdownSignalException e) {
                 LOG.debugf("cancel: %s", e.getMessage());
+            }
+            if (!finished && channel.isOpen()) {
+                // what this slot still holds unrun goes back uncharged (see release), not with the channel's close
+                for (Incoming in; (in = buffer.poll()) != null; ) {
+                    if (in.task() != null) release(in);
+                }
             }
             // give the last confirms a moment, so their tasks are acknowledged rather than run again
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -459,7 +467,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 LOG.debugf("acks pending at close: %s", e.getMessage());
             }
             try {
-                if (channel.isOpen()) channel.close(); // unacknowledged tasks (still buffered) return to the queue
+                if (channel.isOpen()) channel.close(); // what is still unacknowledged returns to the queue
             } catch (IOException | TimeoutException | ShutdownSignalException e) {
                 LOG.debugf("close: %s", e.getMessage());
             }
