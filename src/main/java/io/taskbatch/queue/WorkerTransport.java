@@ -10,6 +10,19 @@ public interface WorkerTransport {
 
     TaskInbox openInbox();
 
+    /**
+     * The tasks kept apart because a worker died while holding them, taken one at a time by whoever runs them alone
+     * ({@link #suspectsWaiting}); null when this transport keeps none apart (in one process, nothing dies alone).
+     */
+    default TaskInbox openSuspectInbox() {
+        return null;
+    }
+
+    /** Whether tasks wait to be run alone (see {@link #openSuspectInbox}); may be a second old. */
+    default boolean suspectsWaiting() {
+        return false;
+    }
+
     /** True once the master said the batch is over. */
     boolean finished();
 

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,6 +30,9 @@ public final class Worker implements AutoCloseable {
     private final ExecutorService threads;
     private final SlotWatchdog watchdog;
     private volatile boolean stopping;
+    // tasks run under the read lock; a suspect (a task held by a worker that died) under the write lock, alone, so
+    // that if it kills this worker too, it is the only task charged for it
+    private final ReentrantReadWriteLock alone = new ReentrantReadWriteLock();
 
     public Worker(Settings settings, TaskExecutor executor, WorkerTransport transport) {
         this(settings, executor, transport, WorkerMetrics.none());
@@ -67,22 +71,46 @@ public final class Worker implements AutoCloseable {
         slot.attach(Thread.currentThread());
         try (TaskInbox inbox = transport.openInbox()) {
             while (!stopping) {
+                if (slot.index() == 0 && transport.suspectsWaiting()) runSuspectsAlone(slot);
                 TaskDelivery delivery = inbox.take(IDLE_POLL);
                 if (delivery == null) {
                     if (transport.finished()) return;
                     continue;
                 }
-                if (stopping) {
-                    delivery.release();
-                    return;
+                alone.readLock().lockInterruptibly(); // waits while a suspect runs alone
+                try {
+                    if (stopping) {
+                        delivery.release();
+                        return;
+                    }
+                    runner.run(delivery, slot);
+                } finally {
+                    alone.readLock().unlock();
                 }
-                runner.run(delivery, slot);
             }
         } catch (InterruptedException e) {
             LOG.debugf("slot %d stopped", slot.index());
         } catch (RuntimeException | Error e) {
             // the inbox returns what this slot held; the batch goes on with the other slots
             LOG.errorf(e, "slot %d died", slot.index());
+        }
+    }
+
+    /**
+     * Runs the suspects, one at a time, once the other slots have finished what they run and while they start
+     * nothing new; then lets them go on.
+     */
+    private void runSuspectsAlone(Slot slot) throws InterruptedException {
+        alone.writeLock().lockInterruptibly();
+        try (TaskInbox suspects = transport.openSuspectInbox()) {
+            if (suspects == null) return;
+            TaskDelivery suspect;
+            while (!stopping && (suspect = suspects.take(Duration.ZERO)) != null) {
+                LOG.debugf("running task %d alone: a worker died while holding it", suspect.task().id());
+                runner.run(suspect, slot);
+            }
+        } finally {
+            alone.writeLock().unlock();
         }
     }
 

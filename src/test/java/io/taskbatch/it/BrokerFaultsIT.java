@@ -338,11 +338,45 @@ class BrokerFaultsIT {
             assertThat(poison.get("dead").asBoolean()).isTrue();
             // retry.maxAttempts 3 is the task queue's delivery limit: dead once a fourth worker died of it
             assertThat(poison.get("attempts").asInt()).as(poison.toString()).isEqualTo(4);
-            assertThat(poison.get("error").asText()).isEqualTo("dead: the workers it was delivered to died (or lost their "
-                    + "connection) 4 times before it had a result; gave up at the delivery limit (retry.maxAttempts=3)");
+            assertThat(poison.get("error").asText()).isEqualTo("dead: its worker died each time it ran it, 3 times with no "
+                    + "other task running (after once beside others); gave up at the delivery limit (retry.maxAttempts=3)");
             assertThat(results.stream().filter(r -> r.get("id").asLong() != 0))
                     .allMatch(r -> r.get("status").asText().equals("succeeded"));
             assertThat(jar.log("run").split("died with exit code 137", -1)).as("worker processes the poison killed").hasSize(5);
+        }
+    }
+
+    /**
+     * Issue 12: under the default, adaptive prefetch a worker holds many tasks beside the one it runs; when a poison
+     * task kills it, every task it held comes back charged. Innocent tasks (45, 216, 19 of 2,999 in three runs)
+     * reached the delivery limit beside the poison and were reported dead. Now only the poison is.
+     */
+    @Test
+    void aPoisonTaskUnderTheDefaultPrefetchKillsNoInnocentTask(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            StringBuilder items = new StringBuilder();
+            for (int i = 0; i < 3_000; i++) items.append(i == 0 ? "" : ", ").append(i == 500 ? "\"halt\"" : "\"0\"");
+            Path manifest = jar.manifest("innocent", """
+                    apiVersion: taskbatch.io/v1alpha1
+                    kind: TaskBatch
+                    metadata:
+                      name: innocent
+                    spec:
+                      tasks:
+                        items: [%s]
+                      run:
+                        builtin: fail
+                      retry: {maxAttempts: 3, backoff: 10ms}
+                      failurePolicy: {maxFailedTasks: 1}
+                    """.formatted(items));
+            Path out = dir.resolve("innocent.jsonl");
+            Process run = jar.start("run", "run", manifest.toString(), "--worker-processes", "2", "--output", out.toString(),
+                    "--progress", "none");
+            assertThat(exitOf(run, BATCH_TIMEOUT)).as(jar.log("run")).isZero();
+            List<JsonNode> results = results(out);
+            assertEveryIdExactlyOnce(results, 3_000);
+            assertThat(results).filteredOn(r -> !r.get("status").asText().equals("succeeded"))
+                    .extracting(r -> r.get("id").asLong()).as("only the poison is dead").containsExactly(500L);
         }
     }
 

@@ -180,6 +180,13 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
             return ResultMessage.dead(task, task.attempt(), "dead: " + headers.get(BatchQueues.REASON_HEADER));
         }
         boolean limit = "delivery_limit".equals(deathReason(headers));
+        if (limit && String.valueOf(deathQueue(headers)).endsWith(".suspects")) {
+            // it died once beside other tasks, then every time it ran alone: it is the cause
+            int alone = Math.max(countHeader(headers), deliveryLimit);
+            return ResultMessage.dead(task, task.attempt() + alone, "dead: its worker died each time it ran it, "
+                    + (alone == 1 ? "once" : alone + " times") + " with no other task running (after once beside others); "
+                    + "gave up at the delivery limit (retry.maxAttempts=" + deliveryLimit + ")");
+        }
         int deliveries = countHeader(headers);
         if (limit) deliveries = Math.max(deliveries, deliveryLimit + 1);
         int attempts = task.attempt() - 1 + Math.max(1, deliveries);
@@ -188,6 +195,16 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
                         + "had a result; gave up at the delivery limit (retry.maxAttempts=" + deliveryLimit + ")"
                 : "dead: " + deadReason(props) + (deliveries > 0 ? " after " + deliveries + " deliveries" : "");
         return ResultMessage.dead(task, attempts, error);
+    }
+
+    /** The queue of the latest death in {@code x-death}, else {@code x-first-death-queue}. */
+    private static Object deathQueue(Map<String, Object> headers) {
+        if (headers == null) return null;
+        if (headers.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> last
+                && last.get("queue") != null) {
+            return last.get("queue").toString();
+        }
+        return headers.get("x-first-death-queue");
     }
 
     /** The reason of the latest death in {@code x-death}, else {@code x-first-death-reason}. */

@@ -6,6 +6,7 @@ import com.rabbitmq.client.ConfirmListener;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.taskbatch.metrics.MetricNames;
 import io.taskbatch.metrics.WorkerMetrics;
@@ -193,8 +194,37 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     }
 
     @Override
+    public TaskInbox openSuspectInbox() {
+        return new SlotInbox(true);
+    }
+
+    private volatile long suspectsLookedAt;
+    private volatile boolean suspectsSeen;
+
+    @Override
+    public boolean suspectsWaiting() {
+        if (!ready || finished) return false;
+        long now = System.nanoTime();
+        if (now - suspectsLookedAt > TimeUnit.SECONDS.toNanos(1)) {
+            suspectsLookedAt = now;
+            try {
+                Channel probe = connection.createChannel();
+                if (probe == null) return false;
+                try {
+                    suspectsSeen = probe.queueDeclarePassive(queues.suspects()).getMessageCount() > 0;
+                } finally {
+                    if (probe.isOpen()) probe.close();
+                }
+            } catch (IOException | TimeoutException | ShutdownSignalException e) {
+                suspectsSeen = false; // not there (yet, or any more): nothing to run alone
+            }
+        }
+        return suspectsSeen;
+    }
+
+    @Override
     public TaskInbox openInbox() {
-        SlotInbox inbox = new SlotInbox();
+        SlotInbox inbox = new SlotInbox(false);
         inboxes.add(inbox);
         return inbox;
     }
@@ -247,10 +277,13 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private final PrefetchGovernor governor;
         private String consumerTag;
         private volatile int prefetch;
+        // pulls from the suspects, one at a time, instead of consuming the task queue
+        private final boolean suspects;
 
-        SlotInbox() {
+        SlotInbox(boolean suspects) {
+            this.suspects = suspects;
             governor = new PrefetchGovernor(fixedPrefetch, 1);
-            subscribe();
+            if (!suspects) subscribe();
         }
 
         private Channel openChannel() throws IOException {
@@ -357,6 +390,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         @Override
         public TaskDelivery take(Duration timeout) throws InterruptedException {
+            if (suspects) return takeSuspect();
             if (!subscribed && buffer.isEmpty() && !subscribe()) {
                 Thread.sleep(Math.min(timeout.toMillis(), RESUBSCRIBE_EVERY.toMillis()));
                 return null;
@@ -369,12 +403,56 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 if (in == null) return null;
                 if (in.task() == null) {
                     deadLetterMalformed(in);
+                } else if (in.deliveryCount() >= 2) {
+                    // delivered before to a worker that died holding it: whether this task or another it held
+                    // killed that worker cannot be told here, so it runs alone, from the suspects (uncharged there)
+                    LOG.debugf("task %d was held by a worker that died: it goes to the suspects, to run alone", in.task().id());
+                    publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, false);
                 } else if (System.nanoTime() - in.receivedNanos() > maxHoldNanos) {
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
                     release(in);
                 } else {
                     return new AmqpDelivery(this, in, System.nanoTime());
                 }
+            }
+        }
+
+        /**
+         * One suspect, or null when there is none: pulled (never prefetched) only once the previous one is settled,
+         * so that this channel holds at most the suspect that runs, and a death charges that one alone.
+         */
+        private TaskDelivery takeSuspect() throws InterruptedException {
+            awaitSettled();
+            try {
+                if (channel == null || !channel.isOpen()) channel = openChannel();
+                Channel ch = channel;
+                GetResponse got = ch.basicGet(queues.suspects(), false);
+                if (got == null) return null;
+                Object count = got.getProps().getHeaders() == null ? null : got.getProps().getHeaders().get("x-delivery-count");
+                int deliveries = count instanceof Number n ? n.intValue() + 1 : 1;
+                long tag = got.getEnvelope().getDeliveryTag();
+                Incoming in;
+                try {
+                    in = new Incoming(ch, tag, MessageCodec.decodeTask(got.getBody()), null, null, deliveries, System.nanoTime());
+                } catch (MessageCodec.MalformedMessageException e) {
+                    deadLetterMalformed(new Incoming(ch, tag, null, got.getBody(), e.getMessage(), deliveries, System.nanoTime()));
+                    return null;
+                }
+                return new AmqpDelivery(this, in, System.nanoTime());
+            } catch (IOException | ShutdownSignalException e) {
+                LOG.debugf("cannot take a suspect now (%s)", BrokerAddress.describe(e));
+                return null;
+            }
+        }
+
+        /** Waits (up to 5 s) until what this slot published is confirmed and its tasks acknowledged. */
+        private void awaitSettled() throws InterruptedException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!pending.isEmpty() && channel != null && channel.isOpen() && System.nanoTime() - end < 0) Thread.sleep(1);
+            try {
+                acker.submit(() -> { }).get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | TimeoutException | java.util.concurrent.RejectedExecutionException e) {
+                LOG.debugf("acks pending: %s", e.getMessage());
             }
         }
 
@@ -432,7 +510,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
          */
         void release(Incoming in) {
             if (in.channel() != channel) return; // its channel is gone, and the task went back with it
-            publish(queues.tasks(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, false);
+            // a suspect stays one: back to the suspects, to run alone later
+            publish(suspects ? queues.suspects() : queues.tasks(), MessageCodec.taskProperties(in.task()),
+                    MessageCodec.encode(in.task()), in, false);
         }
 
         @Override

@@ -67,6 +67,14 @@ public record BatchQueues(String prefix) {
         return prefix + ".master";
     }
 
+    /**
+     * Tasks delivered before to a worker that died while holding them: a worker runs them one at a time, with no
+     * other task running, so that a death charges only the task that caused it (see AmqpWorkerTransport).
+     */
+    public String suspects() {
+        return prefix + ".suspects";
+    }
+
     public String ready() {
         return prefix + ".ready";
     }
@@ -95,14 +103,11 @@ public record BatchQueues(String prefix) {
             retry.put("x-overflow", "reject-publish");
             channel.queueDeclare(retry(i + 1), true, false, false, retry);
         }
-        Map<String, Object> tasks = quorum();
-        tasks.put("x-delivery-limit", deliveryLimit);
-        tasks.put("x-dead-letter-exchange", "");
-        tasks.put("x-dead-letter-routing-key", dead());
-        // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
-        tasks.put("x-dead-letter-strategy", "at-least-once");
-        tasks.put("x-overflow", "reject-publish");
-        channel.queueDeclare(tasks(), true, false, false, tasks);
+        // a suspect ran once beside others when its worker died: it may die alone deliveryLimit - 1 more times, so a
+        // poison task runs at most deliveryLimit + 1 times in all, as it did when the task queue alone counted
+        channel.queueDeclare(suspects(), true, false, false, deadLettering(Math.max(0, deliveryLimit - 1)));
+        // the task queue's limit is a safety net: a task delivered again is moved to the suspects at once
+        channel.queueDeclare(tasks(), true, false, false, deadLettering(deliveryLimit));
         // auto-delete: deleting the task queue removes the binding, and with it the exchange
         channel.exchangeDeclare(ready(), "direct", true, true, Map.of());
         channel.queueBind(tasks(), ready(), tasks());
@@ -118,7 +123,19 @@ public record BatchQueues(String prefix) {
         channel.queueDelete(tasks());
         channel.queueDelete(results());
         channel.queueDelete(dead());
+        channel.queueDelete(suspects());
         for (int i = 1; i <= retryQueues; i++) channel.queueDelete(retry(i));
+    }
+
+    private Map<String, Object> deadLettering(int deliveryLimit) {
+        Map<String, Object> args = quorum();
+        args.put("x-delivery-limit", deliveryLimit);
+        args.put("x-dead-letter-exchange", "");
+        args.put("x-dead-letter-routing-key", dead());
+        // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
+        args.put("x-dead-letter-strategy", "at-least-once");
+        args.put("x-overflow", "reject-publish");
+        return args;
     }
 
     private static Map<String, Object> quorum() {
