@@ -103,14 +103,7 @@ final class WorkerProcesses implements AutoCloseable {
 
     /** Waits for the workers to see the batch is over and exit; ends what is left after {@code wait}. */
     void finish(Duration wait) throws InterruptedException {
-        List<Process> left;
-        lock.lock();
-        try {
-            stopping = true;
-            left = new ArrayList<>(children);
-        } finally {
-            lock.unlock();
-        }
+        List<Process> left = stopRestarting();
         long end = System.nanoTime() + wait.toNanos();
         for (Process p : left) {
             if (!p.waitFor(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
@@ -120,19 +113,23 @@ final class WorkerProcesses implements AutoCloseable {
         }
     }
 
+    /** From now on no worker is started again; the ones alive now. */
+    private List<Process> stopRestarting() {
+        lock.lock();
+        try {
+            stopping = true;
+            return new ArrayList<>(children);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * Tells every worker to stop (SIGTERM: it finishes its running tasks within its grace and gives back the rest)
      * and waits for them, {@code grace} and a little more; kills what is left.
      */
     void terminate(Duration grace) throws InterruptedException {
-        List<Process> left;
-        lock.lock();
-        try {
-            stopping = true;
-            left = new ArrayList<>(children);
-        } finally {
-            lock.unlock();
-        }
+        List<Process> left = stopRestarting();
         left.forEach(Process::destroy);
         long end = System.nanoTime() + grace.plusSeconds(5).toNanos();
         for (Process p : left) {
