@@ -309,23 +309,28 @@ class BrokerFaultsIT {
         }
     }
 
+    /** A batch of the fail builtin ("0" succeeds at once, "halt" kills the worker's JVM), 3 attempts, 1 failure allowed. */
+    private static String poisonBatch(String name, String items) {
+        return """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: %s
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    builtin: fail
+                  retry: {maxAttempts: 3, backoff: 10ms}
+                  failurePolicy: {maxFailedTasks: 1}
+                """.formatted(name, items);
+    }
+
     @Test
     void aPoisonTaskThatKillsItsWorkerIsDeadAfterTheDeliveryLimitAndTheRestSucceed(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
             String items = "\"halt\"" + ", \"0\"".repeat(60);
-            Path manifest = jar.manifest("poison", """
-                    apiVersion: taskbatch.io/v1alpha1
-                    kind: TaskBatch
-                    metadata:
-                      name: poison
-                    spec:
-                      tasks:
-                        items: [%s]
-                      run:
-                        builtin: fail
-                      retry: {maxAttempts: 3, backoff: 10ms}
-                      failurePolicy: {maxFailedTasks: 1}
-                    """.formatted(items));
+            Path manifest = jar.manifest("poison", poisonBatch("poison", items.toString()));
             Path out = dir.resolve("poison.jsonl");
             // run keeps two worker processes alive, starting another each time the poison kills one
             Process run = jar.start("run", "run", manifest.toString(), "--worker-processes", "2", "--workers", "1",
@@ -356,19 +361,7 @@ class BrokerFaultsIT {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
             StringBuilder items = new StringBuilder();
             for (int i = 0; i < 3_000; i++) items.append(i == 0 ? "" : ", ").append(i == 500 ? "\"halt\"" : "\"0\"");
-            Path manifest = jar.manifest("innocent", """
-                    apiVersion: taskbatch.io/v1alpha1
-                    kind: TaskBatch
-                    metadata:
-                      name: innocent
-                    spec:
-                      tasks:
-                        items: [%s]
-                      run:
-                        builtin: fail
-                      retry: {maxAttempts: 3, backoff: 10ms}
-                      failurePolicy: {maxFailedTasks: 1}
-                    """.formatted(items));
+            Path manifest = jar.manifest("innocent", poisonBatch("innocent", items.toString()));
             Path out = dir.resolve("innocent.jsonl");
             Process run = jar.start("run", "run", manifest.toString(), "--worker-processes", "2", "--output", out.toString(),
                     "--progress", "none");
