@@ -36,7 +36,7 @@ public final class LocalRun {
     public static BatchOutcome execute(BatchPlan plan, TaskSource source, TaskExecutor executor, int slots,
                                        ResultSink sink, ProgressListener listener, Duration progressInterval,
                                        Duration grace) throws IOException, InterruptedException {
-        try (InMemoryBroker broker = new InMemoryBroker(QUEUE_CAPACITY, plan.retry().maxAttempts());
+        try (InMemoryBroker broker = new InMemoryBroker(QUEUE_CAPACITY, plan.retry().maxAttempts(), plan.retry()::delayAfter);
              Worker worker = new Worker(new Worker.Settings(plan.id(), "local", slots, plan.retry(), plan.taskTimeout()),
                      executor, broker)) {
             worker.start();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 /**
  * The queues of one batch inside one process, with the contract the RabbitMQ transport has:
@@ -17,13 +18,21 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
     private final InMemoryQueue<TaskMessage> tasks;
     private final InMemoryQueue<ResultMessage> results;
     private final ScheduledExecutorService retryTimer;
+    private final IntFunction<Duration> retryDelay;
     private volatile boolean finished;
+
+    /** As below, retries coming back at once. */
+    public InMemoryBroker(int taskCapacity, int deliveryLimit) {
+        this(taskCapacity, deliveryLimit, failedAttempt -> Duration.ZERO);
+    }
 
     /**
      * @param taskCapacity  tasks queued or in flight before {@link #publish} blocks
      * @param deliveryLimit deliveries of one task message to workers that died before it is dead
+     * @param retryDelay    how long a retry waits after failed attempt N (the batch's retry policy)
      */
-    public InMemoryBroker(int taskCapacity, int deliveryLimit) {
+    public InMemoryBroker(int taskCapacity, int deliveryLimit, IntFunction<Duration> retryDelay) {
+        this.retryDelay = retryDelay;
         this.results = new InMemoryQueue<>(Integer.MAX_VALUE, Integer.MAX_VALUE, (r, n) -> { });
         this.tasks = new InMemoryQueue<>(taskCapacity, deliveryLimit,
                 (task, deliveries) -> results.putNow(ResultMessage.dead(task, task.attempt() - 1 + deliveries,
@@ -145,8 +154,9 @@ public final class InMemoryBroker implements MasterTransport, WorkerTransport, A
         }
 
         @Override
-        public void retry(TaskMessage next, Duration delay) {
+        public void retry(TaskMessage next) {
             settle();
+            Duration delay = retryDelay.apply(next.attempt() - 1);
             if (delay.isZero() || delay.isNegative()) {
                 tasks.putNow(next);
             } else {

@@ -45,8 +45,11 @@ public interface WorkerTransport {
         /** Publishes the task's final result, then acknowledges the task. */
         void complete(ResultMessage result);
 
-        /** Schedules {@code next} after {@code delay} on the retry path, then acknowledges this task. */
-        void retry(TaskMessage next, Duration delay);
+        /**
+         * Puts {@code next} on the retry path, which holds it for the backoff after this attempt (the transport's to
+         * know: configured from the batch's retry policy), then acknowledges this task.
+         */
+        void retry(TaskMessage next);
 
         /** Gives the task back unrun (shutdown): another worker will take it. */
         void release();

@@ -102,7 +102,7 @@ final class TaskRunner {
         } else if (retryable && retry.mayRetryAfter(task.attempt())) {
             Duration delay = retry.delayAfter(task.attempt());
             LOG.debugf("task %d attempt %d failed, retrying in %s: %s", task.id(), task.attempt(), delay, error);
-            delivery.retry(task.nextAttempt(), delay);
+            delivery.retry(task.nextAttempt());
             metrics.attempt(Outcome.RETRIED, nanos);
         } else {
             LOG.debugf("task %d attempt %d failed for good: %s", task.id(), task.attempt(), error);

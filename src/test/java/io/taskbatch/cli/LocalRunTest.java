@@ -63,6 +63,23 @@ class LocalRunTest {
         assertThat(outcome.progress().total()).isEqualTo(5);
     }
 
+    /** The retry policy's backoff holds a retry back in one process too (the in-memory retry path owns the delay). */
+    @Test
+    void aRetryWaitsForItsBackoff() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        long start = System.nanoTime();
+        BatchOutcome outcome = run(plan("backoff", """
+                  tasks:
+                    items: ["2"]
+                  run:
+                    builtin: fail
+                  retry: {maxAttempts: 3, backoff: 300ms, maxBackoff: 1s}
+                """), 1, sink);
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(sink.byId()).extracting(ResultMessage::attempts).containsExactly(3);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("300 ms, then 600 ms").isGreaterThanOrEqualTo(Duration.ofMillis(900));
+    }
+
     @Test
     void tenThousandTasksEachGiveExactlyOneResult() throws Exception {
         CollectingSink sink = new CollectingSink();

@@ -57,12 +57,12 @@ class InMemoryBrokerTest {
 
     @Test
     void retriesComeBackAfterTheirDelay() throws Exception {
-        try (InMemoryBroker broker = new InMemoryBroker(10, 3)) {
+        try (InMemoryBroker broker = new InMemoryBroker(10, 3, failedAttempt -> Duration.ofMillis(300 * failedAttempt))) {
             broker.publish(TaskMessage.first(1, "x"));
             TaskInbox inbox = broker.openInbox();
             TaskDelivery d = inbox.take(WAIT);
             long start = System.nanoTime();
-            d.retry(d.task().nextAttempt(), Duration.ofMillis(300));
+            d.retry(d.task().nextAttempt());
             assertThat(inbox.take(Duration.ofMillis(100))).isNull();
             TaskDelivery retried = inbox.take(WAIT);
             assertThat(retried.task().attempt()).isEqualTo(2);

@@ -589,7 +589,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         }
 
         @Override
-        public void retry(TaskMessage next, Duration delay) {
+        public void retry(TaskMessage next) {
             settle();
             // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
             inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in, false);
