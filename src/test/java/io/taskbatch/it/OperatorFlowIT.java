@@ -430,13 +430,15 @@ class OperatorFlowIT {
         String[] batch = {"namespace", ns, "batch", "metered"};
         // Prometheus' view: every worker pod scraped every 200 ms while it serves, its last scrape kept (a pod the
         // operator scales down as the batch drains serves its final counts for the linger, then goes)
-        Map<String, Scrape> lastScrape = new java.util.concurrent.ConcurrentHashMap<>();
+        record Scraped(Scrape scrape, long atNanos) {
+        }
+        Map<String, Scraped> lastScrape = new java.util.concurrent.ConcurrentHashMap<>();
         Thread prometheus = Thread.ofVirtual().start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 for (PodProcess pod : kubelet.allPods("metered-workers")) {
                     pod.hostPort("metrics").ifPresent(port -> {
                         try {
-                            lastScrape.put(pod.name(), Scrape.of(port));
+                            lastScrape.put(pod.name(), new Scraped(Scrape.of(port), System.nanoTime()));
                         } catch (IOException | RuntimeException e) {
                             // not serving (yet, or any more)
                         } catch (InterruptedException e) {
@@ -473,11 +475,20 @@ class OperatorFlowIT {
         assertThat(status.getSucceeded()).isEqualTo(total * 9 / 10);
         assertThat(status.getFailed()).isEqualTo(total / 10);
 
-        // after the run, within the linger: the last scrape of each worker has its final counts
-        Thread.sleep(3000);
+        // after the run, within the linger: the last scrape of each worker has its final counts (a worker still up
+        // has been scraped since the batch ended; one that is gone was scraped while it lingered)
+        long doneAt = System.nanoTime();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() ->
+                kubelet.allPods("metered-workers").stream().allMatch(pod -> {
+                    Scraped last = lastScrape.get(pod.name());
+                    boolean up = pod.process().map(Process::isAlive).orElse(false);
+                    return last != null && (last.atNanos() > doneAt || !up);
+                }));
         prometheus.interrupt();
         prometheus.join();
-        List<Scrape> workers = new ArrayList<>(lastScrape.values());
+        List<Scrape> workers = lastScrape.values().stream().map(Scraped::scrape).toList();
+        String seen = lastScrape.entrySet().stream().map(e -> e.getKey() + " scraped "
+                + (e.getValue().atNanos() - doneAt) / 1_000_000 + " ms after the end").collect(Collectors.joining(", "));
         assertThat(workers).as("every worker pod was scraped").hasSize(kubelet.allPods("metered-workers").size());
         int attempts = total + total / 10 * 2; // every task once, and one retry of each "x" and each "1"
         double succeeded = 0, failed = 0, retried = 0, durations = 0, published = 0, acked = 0;
@@ -492,7 +503,7 @@ class OperatorFlowIT {
                     .isEqualTo(w.sum("taskbatch_task_duration_seconds_count", "batch", "metered"));
             assertThat(w.sum("taskbatch_task_duration_seconds_bucket", "le", "0.001", "batch", "metered"))
                     .as("no attempt of a 20 ms sleep took under a millisecond").isZero();
-            assertThat(w.sum("taskbatch_worker_slots_busy", batch)).as("idle after the batch").isZero();
+            assertThat(w.sum("taskbatch_worker_slots_busy", batch)).as("idle after the batch (%s)", seen).isZero();
             assertThat(w.names()).as("never a label per task").noneMatch(n -> n.contains("task_id"));
         }
         assertThat(succeeded).as("worker successes add up to the batch's").isEqualTo(status.getSucceeded().doubleValue());
