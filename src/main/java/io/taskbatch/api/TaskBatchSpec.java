@@ -36,6 +36,14 @@ public class TaskBatchSpec {
     @JsonPropertyDescription("True pauses the batch: workers stop taking tasks until it is false again.")
     private boolean suspend;
 
+    @JsonPropertyDescription("True cancels the batch for good: workers stop, tasks not done get a cancelled line in the "
+            + "results (which are kept), and the batch ends Failed with reason Cancelled. It cannot be undone.")
+    private boolean cancel;
+
+    @JsonPropertyDescription("Runs again the failed, dead or cancelled tasks of a decided batch, as a new round "
+            + "(taskbatch redrive sets it).")
+    private RedriveSpec redrive;
+
     @JsonPropertyDescription("Seconds after the batch finished until the TaskBatch (and with it its Jobs and results ConfigMap) is deleted.")
     @Default("86400")
     @Min(0)
@@ -60,6 +68,10 @@ public class TaskBatchSpec {
     public void setResults(ResultsSpec results) { this.results = results; }
     public boolean isSuspend() { return suspend; }
     public void setSuspend(boolean suspend) { this.suspend = suspend; }
+    public RedriveSpec getRedrive() { return redrive; }
+    public void setRedrive(RedriveSpec redrive) { this.redrive = redrive; }
+    public boolean isCancel() { return cancel; }
+    public void setCancel(boolean cancel) { this.cancel = cancel; }
     public Long getTtlSecondsAfterFinished() { return ttlSecondsAfterFinished; }
     public void setTtlSecondsAfterFinished(Long ttl) { this.ttlSecondsAfterFinished = ttl; }
     public BrokerSpec getBroker() { return broker; }

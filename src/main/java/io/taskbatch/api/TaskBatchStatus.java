@@ -19,7 +19,7 @@ public class TaskBatchStatus {
             "desiredWorkers", "readyWorkers", "workers", "completionTime", "message");
     /** Written by the master about once a second: the counts and what it knows of the tasks. */
     public static final Set<String> MASTER_FIELDS = Set.of("total", "published", "succeeded", "failed", "retried",
-            "dead", "done", "rate", "eta", "startTime", "results", "failedTasks", "outcome", "outcomeReason");
+            "dead", "cancelled", "round", "done", "rate", "eta", "startTime", "results", "failedTasks", "outcome", "outcomeReason");
 
     @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
     @PrinterColumn(name = "PHASE", priority = 0)
@@ -46,6 +46,12 @@ public class TaskBatchStatus {
     private Long retried;
     @JsonPropertyDescription("Tasks that never gave a result (their worker died each time, or the message was malformed).")
     private Long dead;
+    @JsonPropertyDescription("Tasks that never ran because the batch stopped first (cancelled, or failed by its failure "
+            + "policy); each has a cancelled line in the results. Unset when none.")
+    private Long cancelled;
+    @JsonPropertyDescription("The round these counts and the outcome are of: 0 for the first run, then one more for "
+            + "each redrive.")
+    private Integer round;
     @JsonPropertyDescription("Done out of total, as kubectl shows it.")
     @PrinterColumn(name = "DONE")
     private String done;
@@ -95,6 +101,10 @@ public class TaskBatchStatus {
     public void setRetried(Long retried) { this.retried = retried; }
     public Long getDead() { return dead; }
     public void setDead(Long dead) { this.dead = dead; }
+    public Integer getRound() { return round; }
+    public void setRound(Integer round) { this.round = round; }
+    public Long getCancelled() { return cancelled; }
+    public void setCancelled(Long cancelled) { this.cancelled = cancelled; }
     public String getDone() { return done; }
     public void setDone(String done) { this.done = done; }
     public Integer getDesiredWorkers() { return desiredWorkers; }

@@ -61,11 +61,13 @@ final class BatchDescription {
             field("  ", "Failure policy", "the batch fails once more than " + Plural.of(maxFailed, "task") + " failed");
             field("  ", "Results", resultsPlace(b));
             if (spec.isSuspend()) field("  ", "Suspend", "true");
+            if (spec.isCancel()) field("  ", "Cancel", "true");
         }
         sb.append("Progress:\n");
         field("  ", "Done", BatchTable.orNone(s.getDone()));
         field("  ", "Succeeded", BatchTable.orNone(s.getSucceeded()));
         field("  ", "Failed", BatchTable.orNone(s.getFailed()) + (s.getDead() != null && s.getDead() > 0 ? " (" + s.getDead() + " dead)" : ""));
+        if (s.getCancelled() != null) field("  ", "Cancelled", Long.toString(s.getCancelled()));
         field("  ", "Retried", BatchTable.orNone(s.getRetried()));
         field("  ", "Rate", BatchTable.orNone(s.getRate()));
         field("  ", "ETA", BatchTable.orNone(s.getEta()));

@@ -85,9 +85,9 @@ final class BatchWatch {
         List<ResultMessage> failures = s.getFailedTasks() == null ? List.of() : s.getFailedTasks().stream()
                 .map(f -> new ResultMessage(f.getId(), f.getInput(), ResultMessage.Status.FAILED, null, f.getError(),
                         f.getAttempts(), 0, null, false, null)).toList();
-        // the status has no rejected or cancelled counts: the master's log and the results tell those
+        // the status has no duplicate or rejected counts: the master's log and metrics tell those
         return new Progress(s.getTotal() == null ? -1 : s.getTotal(), nz(s.getPublished()), s.getTotal() != null,
-                succeeded, failed, nz(s.getRetried()), nz(s.getDead()), 0, 0, 0, elapsed, failures);
+                succeeded, failed, nz(s.getRetried()), nz(s.getDead()), 0, 0, nz(s.getCancelled()), elapsed, failures);
     }
 
     /** How long the batch ran, by the cluster's clock (start to completion); {@code fallback} when it cannot tell. */

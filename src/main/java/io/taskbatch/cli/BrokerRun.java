@@ -7,6 +7,7 @@ import io.taskbatch.metrics.MasterMetrics;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.JsonLinesSink;
 import io.taskbatch.master.Master;
+import io.taskbatch.master.Round;
 import io.taskbatch.master.MasterState;
 import io.taskbatch.master.Progress;
 import io.taskbatch.master.ProgressListener;
@@ -44,18 +45,21 @@ final class BrokerRun {
                                   ProgressListener listener, Duration progressInterval, QueuesReady onQueuesReady)
             throws IOException, InterruptedException, TimeoutException {
         return runMaster(batch, broker, BrokerWait.once(), output, stateDir, keepQueues, listener, progressInterval, onQueuesReady,
-                null, master -> { });
+                null, master -> { }, Round.FIRST, null);
     }
 
     /** As above, waiting for the broker at start as {@code wait} says, and showing the batch in {@code metrics} (if not null). */
     static BatchOutcome runMaster(BatchFile batch, BrokerAddress broker, BrokerWait wait, Path output, Path stateDir,
                                   boolean keepQueues, ProgressListener listener, Duration progressInterval,
-                                  QueuesReady onQueuesReady, MeterRegistry metrics, Consumer<Master> started)
+                                  QueuesReady onQueuesReady, MeterRegistry metrics, Consumer<Master> started,
+                                  Round round, MasterState.PreviousResults previous)
             throws IOException, InterruptedException, TimeoutException {
-        MasterState state = stateDir == null ? null : MasterState.open(stateDir, output, batch.queues().prefix());
+        MasterState state = stateDir == null ? null
+                : MasterState.openRound(stateDir, output, batch.queues().prefix(), round, previous);
         boolean resuming = state != null && state.resuming();
-        try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
-                batch.retryDelays(), MAX_UNCONFIRMED, !resuming, keepQueues, wait);
+        try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues().inRound(round.number()),
+                batch.plan().retry().maxAttempts(), batch.retryDelays(), MAX_UNCONFIRMED, state == null || state.freshQueues(),
+                keepQueues, wait);
              ResultSink sink = new JsonLinesSink(open(output, listener), output != null)) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
@@ -65,7 +69,11 @@ final class BrokerRun {
                 MasterMetrics.register(metrics, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
                         batch.plan().name(), master::progress, transport::queueDepths);
             }
-            if (resuming) {
+            if (resuming && state.freshQueues()) {
+                LOG.infof("round %d of %s: the %s tasks run again; the other results are kept", round.number(),
+                        batch.plan().id(), round.describe());
+                master.resume(state.storedResults(), 0);
+            } else if (resuming) {
                 LOG.infof("resuming %s: tasks before %d are on the broker or done", batch.plan().id(), state.confirmedPrefix());
                 master.resume(state.storedResults(), state.confirmedPrefix());
             }

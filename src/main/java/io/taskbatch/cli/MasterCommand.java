@@ -2,6 +2,17 @@ package io.taskbatch.cli;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.taskbatch.master.BatchOutcome;
+import io.taskbatch.master.Master;
+import io.taskbatch.master.MasterState;
+import io.taskbatch.master.Round;
+import io.taskbatch.api.RedriveSpec;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import java.io.BufferedReader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.BrokerWait;
 import org.jboss.logging.Logger;
@@ -77,6 +88,15 @@ public class MasterCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "CLAIM=DIR", description = "Where a claim of spec.tasks.files is mounted.")
     java.util.Map<String, Path> volumes;
 
+    @Option(names = "--round", paramLabel = "N", defaultValue = "0",
+            description = "The round to run: 0 (default) is the batch's first run; a later one runs again the tasks "
+                    + "--redrive selects from the previous round's results (--output, or --results-configmap) and keeps the others.")
+    int round;
+
+    @Option(names = "--redrive", paramLabel = "KIND", split = ",", defaultValue = "failed,dead,cancelled",
+            description = "With --round: which previous results run again: failed, dead, cancelled (default all three).")
+    List<String> redrive;
+
     @Mixin
     BrokerOptions broker;
 
@@ -109,6 +129,14 @@ public class MasterCommand implements Callable<Integer> {
             err.println("--results-configmap needs --batch and --state-dir");
             return ExitCodes.INVALID;
         }
+        if (round < 0 || !RedriveSpec.KINDS.containsAll(redrive)) {
+            err.println("--round must be >= 0 and --redrive a list of " + String.join(", ", RedriveSpec.KINDS));
+            return ExitCodes.INVALID;
+        }
+        if (round > 0 && stateDir == null) {
+            err.println("--round needs --state-dir: the previous round's results become the first of this round's there");
+            return ExitCodes.INVALID;
+        }
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;
         ProgressPrinter.Mode mode = ProgressPrinter.Mode.parse(progress, err);
@@ -116,14 +144,21 @@ public class MasterCommand implements Callable<Integer> {
         BrokerWait wait = BrokerRun.brokerWait(brokerWait, LOG, err);
         if (wait == null) return ExitCodes.INVALID;
         readiness.serve("master", () -> false, "connecting to the broker and declaring the batch's queues");
-        Path results = output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
+        Path results = results(stateDir);
         ProgressListener listener = new ProgressPrinter(batch.plan().name(), err, mode);
-        if (onCluster) listener = listener.andThen(statusWriter(batch, results));
+        AtomicReference<Master> running = new AtomicReference<>();
+        if (onCluster) {
+            listener = listener.andThen(statusWriter(batch, results).inRound(round).onCancel(() -> {
+                Master master = running.get();
+                if (master != null) master.stop(MasterStatusWriter.CANCELLED);
+            }));
+        }
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, wait, results, stateDir, keepQueues,
                     listener, Duration.ofSeconds(1), () -> readiness.serve("master", () -> true, ""), registry,
-                    // SIGTERM on a cluster (a pod moved, evicted) must not end the batch: a new master resumes it
-                    master -> { });
+                    // SIGTERM on a cluster (a pod moved, evicted) must not end the batch: a new master resumes it;
+                    // a cancel (spec.cancel) does
+                    running::set, Round.of(round, redrive), previousResults(batch, results));
             // on a cluster the status tells the outcome; a nonzero exit would only restart the master
             return outcome.succeeded() || onCluster ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {
@@ -133,6 +168,24 @@ public class MasterCommand implements Callable<Integer> {
             err.println("cannot use the broker " + address + ": " + BrokerAddress.describe(e));
             return ExitCodes.UNAVAILABLE;
         }
+    }
+
+    private Path results(Path stateDir) {
+        return output != null ? output : stateDir != null ? stateDir.resolve("results.jsonl") : null;
+    }
+
+    /**
+     * Where a redrive finds the previous round's results: the results ConfigMap (the state of the previous round's
+     * master went with its pod), else the results file itself.
+     */
+    private MasterState.PreviousResults previousResults(BatchFile batch, Path results) {
+        if (resultsConfigMap == null) return () -> Files.newBufferedReader(results, StandardCharsets.UTF_8);
+        return () -> {
+            ConfigMap map = kubernetes.get().configMaps().inNamespace(batch.plan().namespace()).withName(resultsConfigMap).get();
+            String text = map == null || map.getData() == null ? null : map.getData().get(ResultsConfigMapWriter.KEY);
+            if (text == null) throw new IOException("ConfigMap " + resultsConfigMap + " has no key " + ResultsConfigMapWriter.KEY);
+            return new BufferedReader(new StringReader(text));
+        };
     }
 
     private MasterStatusWriter statusWriter(BatchFile batch, Path results) {

@@ -3,6 +3,7 @@ package io.taskbatch.cli;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.JsonLinesSink;
 import io.taskbatch.master.Master;
+import io.taskbatch.master.Round;
 import io.taskbatch.master.ResultSink;
 import io.taskbatch.master.TaskSource;
 import io.taskbatch.plan.BatchPlan;
@@ -143,7 +144,7 @@ public class RunCommand implements Callable<Integer> {
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, BrokerWait.once(), output, null, false, printer, interval,
                     () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds),
-                    null, started -> master[0] = started);
+                    null, started -> master[0] = started, Round.FIRST, null);
             WorkerCommand.removeHook(onExit);
             return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         } catch (IOException | TimeoutException e) {

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "taskbatch", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Kubernetes-native batch processing: a master and workers over a queue.",
         subcommands = {RunCommand.class, SubmitCommand.class, GetCommand.class, DescribeCommand.class, WatchCommand.class,
-                ResultsCommand.class, OperatorCommand.class, MasterCommand.class, WorkerCommand.class, PingCommand.class,
+                ResultsCommand.class, CancelCommand.class, RedriveCommand.class, OperatorCommand.class, MasterCommand.class, WorkerCommand.class, PingCommand.class,
                 BenchCommand.class, ReadResultsCommand.class})
 public class TaskbatchCommand {
     /** What the top-level help says of each subcommand: one sentence that fits beside its name in 80 columns. */
@@ -20,6 +20,8 @@ public class TaskbatchCommand {
             Map.entry("describe", "Show one TaskBatch of a cluster in full."),
             Map.entry("watch", "Follow a TaskBatch of a cluster until it is decided."),
             Map.entry("results", "Write the results of a TaskBatch of a cluster as JSON Lines."),
+            Map.entry("cancel", "Cancel a TaskBatch of a cluster for good, keeping its results."),
+            Map.entry("redrive", "Run again the failed, dead or cancelled tasks of a TaskBatch."),
             Map.entry("operator", "Reconcile TaskBatches on a cluster (the operator's role)."),
             Map.entry("master", "Publish a batch's tasks to RabbitMQ and collect its results."),
             Map.entry("worker", "Run a batch's tasks from RabbitMQ and send back their results."),

@@ -62,6 +62,10 @@ public class WorkerCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "CLAIM=DIR", description = "Where a claim of spec.tasks.files is mounted.")
     Map<String, Path> volumes;
 
+    @Option(names = "--round", paramLabel = "N", defaultValue = "0",
+            description = "The batch's round to work on: 0 (default) is its first run, each redrive one more.")
+    int round;
+
     @Mixin
     BrokerOptions broker;
 
@@ -104,7 +108,7 @@ public class WorkerCommand implements Callable<Integer> {
         if (!addHook(onTermWhileWaiting)) return ExitCodes.FAILED; // SIGTERM came while starting
         AmqpWorkerTransport transport;
         try {
-            transport = AmqpWorkerTransport.connect(address, batch.queues(), workerName, fixedPrefetch,
+            transport = AmqpWorkerTransport.connect(address, batch.queues().inRound(round), workerName, fixedPrefetch,
                     batch.plan().taskTimeout(), wait);
         } catch (BrokerWait.Refused | BrokerWait.GaveUp e) {
             err.println(e.getMessage());

@@ -2,6 +2,7 @@ package io.taskbatch.cluster;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.master.BatchOutcome;
 import io.taskbatch.master.Progress;
@@ -20,6 +21,8 @@ import org.jboss.logging.Logger;
  */
 public final class MasterStatusWriter implements ProgressListener {
     private static final Logger LOG = Logger.getLogger(MasterStatusWriter.class);
+    /** The outcome reason of a batch cancelled with {@code spec.cancel} (each cancelled line says it too). */
+    public static final String CANCELLED = "the user cancelled the batch (spec.cancel)";
     static final int MAX_FAILED_TASKS = 10;
     private static final int MAX_ERROR = 300;
     /** Tries to write the outcome before the master fails (and its restart tells it again). */
@@ -39,6 +42,9 @@ public final class MasterStatusWriter implements ProgressListener {
     private final String resultsWhile;
     private long lastDone = -1;
     private long lastNanos;
+    private volatile Runnable onCancel = () -> { };
+    private int round;
+    private boolean cancelTold;
 
     /** @param resultsWhile where results are while the batch runs (the final place comes from {@code results}) */
     public MasterStatusWriter(KubernetesClient client, String namespace, String name, String resultsWhile,
@@ -50,10 +56,30 @@ public final class MasterStatusWriter implements ProgressListener {
         this.results = results;
     }
 
+    /** Tells the counts and outcome as those of {@code round} (0, the first run, unless this is a redrive). */
+    public MasterStatusWriter inRound(int round) {
+        this.round = round;
+        return this;
+    }
+
+    /**
+     * What to do once the batch's {@code spec.cancel} is true: the answer to each progress write carries the whole
+     * TaskBatch, so the master learns of a cancel within a progress interval without a request of its own.
+     */
+    public MasterStatusWriter onCancel(Runnable action) {
+        this.onCancel = action;
+        return this;
+    }
+
     @Override
     public void onProgress(Progress progress) {
         try {
-            write(fields(progress, resultsWhile));
+            TaskBatch now = write(fields(progress, resultsWhile));
+            if (!cancelTold && now != null && now.getSpec() != null && now.getSpec().isCancel()) {
+                cancelTold = true;
+                LOG.infof("%s/%s is cancelled (spec.cancel): no task is started any more", namespace, name);
+                onCancel.run();
+            }
         } catch (KubernetesClientException e) {
             // progress is reported again in a second; the batch must not stop over a status write
             LOG.warnf("cannot report progress of %s/%s: %s", namespace, name, e.getMessage());
@@ -99,6 +125,8 @@ public final class MasterStatusWriter implements ProgressListener {
         s.setFailed(p.failed());
         s.setRetried(p.retried());
         s.setDead(p.dead());
+        s.setCancelled(p.cancelled() > 0 ? p.cancelled() : null);
+        s.setRound(round);
         s.setDone(p.done() + "/" + (p.total() >= 0 ? Long.toString(p.total()) : "?"));
         s.setStartTime(startTime);
         s.setResults(where);
@@ -149,7 +177,7 @@ public final class MasterStatusWriter implements ProgressListener {
         return t;
     }
 
-    private void write(TaskBatchStatus s) {
-        OwnedStatusFields.of(s, TaskBatchStatus.MASTER_FIELDS).writeTo(client, namespace, name);
+    private TaskBatch write(TaskBatchStatus s) {
+        return OwnedStatusFields.of(s, TaskBatchStatus.MASTER_FIELDS).writeTo(client, namespace, name);
     }
 }

@@ -20,6 +20,8 @@ import java.nio.file.Path;
 public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsPublisher {
     /** The key that holds the results, as JSON Lines. */
     public static final String KEY = "results.jsonl";
+    /** What the status's results line says when the cap left some results out. */
+    public static final String CAPPED = "results: the ConfigMap cap of ";
     private static final ObjectMapper JSON = new ObjectMapper();
     private final KubernetesClient client;
     private final String namespace;
@@ -64,7 +66,7 @@ public final class ResultsConfigMapWriter implements MasterStatusWriter.ResultsP
                 .withNamespace(namespace).endMetadata().build()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
         String where = "ConfigMap " + name + " key " + KEY;
         return keptLines == allLines ? where + " (all " + allLines + " results)"
-                : where + " (first " + keptLines + " of " + allLines + " results: the ConfigMap cap of " + maxBytes
+                : where + " (first " + keptLines + " of " + allLines + " " + CAPPED + maxBytes
                 + " bytes was reached; set spec.results.claimName to keep them all)";
     }
 }

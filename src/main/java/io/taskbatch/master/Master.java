@@ -90,8 +90,10 @@ public final class Master {
             settings.listener().onFinish(outcome);
             return outcome;
         }
+        // tasks with a result already (a resumed master's stored ones, or those a redrive keeps) are not published
+        ResultLedger stored = ledger.copy();
         Thread publisher = Thread.ofPlatform().name("taskbatch-publisher").daemon()
-                .start(() -> publish(source, transport));
+                .start(() -> publish(source, transport, stored));
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("taskbatch-progress").daemon().unstarted(r));
         long interval = settings.progressInterval().toMillis();
@@ -114,15 +116,18 @@ public final class Master {
         return outcome;
     }
 
-    private void publish(TaskSource source, MasterTransport transport) {
+    private void publish(TaskSource source, MasterTransport transport, ResultLedger stored) {
         long[] next = {resumeFrom};
         try (Stream<String> inputs = source.inputs().skip(resumeFrom)) {
             inputs.forEach(input -> {
-                try {
-                    if ((next[0] & 255) == 0) awaitRoom();
-                    transport.publish(TaskMessage.first(next[0]++, input));
-                } catch (InterruptedException e) {
-                    throw new Stopped();
+                long id = next[0]++;
+                if (!stored.contains(id)) {
+                    try {
+                        if ((id & 255) == 0) awaitRoom();
+                        transport.publish(TaskMessage.first(id, input));
+                    } catch (InterruptedException e) {
+                        throw new Stopped();
+                    }
                 }
                 counters.published(1);
             });

@@ -32,13 +32,21 @@ public final class MasterState {
     private final String batchKey;
     private final long confirmedPrefix;
     private final boolean resuming;
+    private final boolean freshQueues;
 
-    private MasterState(Path dir, Path results, String batchKey, long confirmedPrefix, boolean resuming) {
+    private MasterState(Path dir, Path results, String batchKey, long confirmedPrefix, boolean resuming, boolean freshQueues) {
         this.dir = dir;
         this.results = results;
         this.batchKey = batchKey;
         this.confirmedPrefix = confirmedPrefix;
         this.resuming = resuming;
+        this.freshQueues = freshQueues;
+    }
+
+    /** The previous round's results, as JSON Lines, opened afresh. */
+    @FunctionalInterface
+    public interface PreviousResults {
+        BufferedReader open() throws IOException;
     }
 
     /**
@@ -52,14 +60,60 @@ public final class MasterState {
             JsonNode node = JSON.readTree(checkpoint.toFile());
             if (batchKey.equals(node.path("batch").asText())) {
                 dropPartialLastLine(results);
-                return new MasterState(dir, results, batchKey, node.path("confirmedPrefix").asLong(0), true);
+                return new MasterState(dir, results, batchKey, node.path("confirmedPrefix").asLong(0), true, false);
             }
         }
         Files.deleteIfExists(checkpoint);
         Files.write(results, new byte[0]);
-        MasterState fresh = new MasterState(dir, results, batchKey, 0, false);
+        MasterState fresh = new MasterState(dir, results, batchKey, 0, false, true);
         fresh.checkpoint(0);
         return fresh;
+    }
+
+    /**
+     * Opens the state of {@code round} of the batch {@code batchKey}. Round 0 is {@link #open}. A later round resumes
+     * from its own checkpoint, or else starts: the previous round's results whose tasks do not run again become the
+     * first lines of {@code results} (written aside, then moved over it), and the state resumes from them, so that
+     * every task without a result (those that run again, and any the previous results lack) is published once more.
+     */
+    public static MasterState openRound(Path dir, Path results, String batchKey, Round round, PreviousResults previous)
+            throws IOException {
+        if (round.number() == 0) return open(dir, results, batchKey);
+        String key = round.key(batchKey);
+        Files.createDirectories(dir);
+        Path checkpoint = dir.resolve(CHECKPOINT);
+        if (Files.exists(checkpoint) && Files.exists(results) && key.equals(JSON.readTree(checkpoint.toFile()).path("batch").asText())) {
+            return open(dir, results, key);
+        }
+        Path aside = results.resolveSibling(results.getFileName() + ".round-" + round.number() + ".tmp");
+        long lineNo = 0;
+        try (BufferedReader in = previous.open();
+             FileChannel out = FileChannel.open(aside, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                     StandardOpenOption.TRUNCATE_EXISTING);
+             java.io.Writer w = java.nio.channels.Channels.newWriter(out, java.nio.charset.StandardCharsets.UTF_8)) {
+            for (String line; (line = in.readLine()) != null; ) {
+                lineNo++;
+                if (line.isBlank()) continue;
+                ResultMessage r;
+                try {
+                    r = JSON.readValue(line, ResultMessage.class);
+                } catch (IOException e) {
+                    throw new IOException("line " + lineNo + " of the previous round's results is not a result: " + e.getMessage(), e);
+                }
+                if (!round.runsAgain(r)) w.write(line + "\n");
+            }
+            w.flush();
+            out.force(true);
+        }
+        Files.move(aside, results, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        MasterState started = new MasterState(dir, results, key, 0, true, true);
+        started.checkpoint(0);
+        return started;
+    }
+
+    /** Whether the batch's queues start afresh: a new batch, or a new round (not a master resuming either). */
+    public boolean freshQueues() {
+        return freshQueues;
     }
 
     public boolean resuming() {

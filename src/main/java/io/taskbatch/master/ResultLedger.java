@@ -25,6 +25,14 @@ public final class ResultLedger {
         return id >= 0 && id <= Integer.MAX_VALUE && done.get((int) id);
     }
 
+    /** A copy, for another thread to read while this one goes on recording. */
+    public ResultLedger copy() {
+        ResultLedger copy = new ResultLedger();
+        copy.done.or(done);
+        copy.count = count;
+        return copy;
+    }
+
     public long count() {
         return count;
     }

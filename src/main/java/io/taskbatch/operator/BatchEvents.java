@@ -15,7 +15,7 @@ public final class BatchEvents {
     static final String COMPONENT = "taskbatch-operator";
 
     public enum Reason {
-        Started, Resized, Suspended, Resumed, Completed, Failed, InvalidSpec, Expired, QueuesDeleted, QueueCleanupFailed;
+        Started, Resized, Suspended, Resumed, Completed, Failed, Cancelled, Redriven, InvalidSpec, Expired, QueuesDeleted, QueueCleanupFailed;
 
         boolean warning() {
             return this == Failed || this == InvalidSpec || this == QueueCleanupFailed;

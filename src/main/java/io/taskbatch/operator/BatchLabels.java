@@ -27,12 +27,14 @@ public final class BatchLabels {
                 MANAGED_BY, OPERATOR, BATCH, batch.getMetadata().getName());
     }
 
+    /** The master Job of the batch's current round ({@link BatchRounds}). */
     public static String masterJob(TaskBatch batch) {
-        return batch.getMetadata().getName() + "-master";
+        return BatchRounds.name(batch.getMetadata().getName() + "-master", batch);
     }
 
+    /** The worker Job of the batch's current round. */
     public static String workerJob(TaskBatch batch) {
-        return batch.getMetadata().getName() + "-workers";
+        return BatchRounds.name(batch.getMetadata().getName() + "-workers", batch);
     }
 
     /** The master's ServiceAccount, Role and RoleBinding share this name. */

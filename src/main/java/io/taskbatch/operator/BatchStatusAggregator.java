@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.cluster.MasterStatusWriter;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ public final class BatchStatusAggregator {
     public static final String SUCCEEDED = "Succeeded";
     public static final String FAILED = "Failed";
     public static final String SUSPENDED = "Suspended";
+    /** The reason a batch cancelled with {@code spec.cancel} is Failed for (as a cancelled Tekton run or Argo workflow). */
+    public static final String CANCELLED = "Cancelled";
 
     public static final String VALID = "Valid";
     public static final String RECONCILED = "Reconciled";
@@ -42,6 +45,8 @@ public final class BatchStatusAggregator {
     public static TaskBatchStatus aggregate(Observed o) {
         TaskBatchStatus old = o.batch().getStatus() == null ? new TaskBatchStatus() : o.batch().getStatus();
         long generation = o.batch().getMetadata().getGeneration() == null ? 0 : o.batch().getMetadata().getGeneration();
+        // a new round starting: the outcome in the status is the decided round's, not this one's
+        String outcome = BatchRounds.starting(o.batch()) ? null : old.getOutcome();
         String phase;
         String reason;
         String message;
@@ -49,14 +54,14 @@ public final class BatchStatusAggregator {
             phase = FAILED;
             reason = "InvalidSpec";
             message = o.invalid();
-        } else if (SUCCEEDED.equals(old.getOutcome())) {
+        } else if (SUCCEEDED.equals(outcome)) {
             phase = SUCCEEDED;
             reason = "TasksSucceeded";
             message = "all " + nz(old.getTotal()) + " tasks done: " + nz(old.getSucceeded()) + " succeeded, "
                     + nz(old.getFailed()) + " failed";
-        } else if (FAILED.equals(old.getOutcome())) {
+        } else if (FAILED.equals(outcome)) {
             phase = FAILED;
-            reason = "TasksFailed";
+            reason = MasterStatusWriter.CANCELLED.equals(old.getOutcomeReason()) ? CANCELLED : "TasksFailed";
             message = old.getOutcomeReason() != null ? old.getOutcomeReason() : "the master decided the batch failed";
         } else if (jobFailed(o.master())) {
             phase = FAILED;
@@ -66,6 +71,11 @@ public final class BatchStatusAggregator {
             phase = FAILED;
             reason = "WorkersFailed";
             message = "the worker Job failed: " + jobFailure(o.workers());
+        } else if (o.batch().getSpec().isCancel()) {
+            // the master stores what arrived, marks the rest cancelled and tells the outcome
+            phase = RUNNING;
+            reason = "Cancelling";
+            message = "cancelling (spec.cancel): workers stopped; the master marks the tasks not done cancelled";
         } else if (o.batch().getSpec().isSuspend()) {
             phase = SUSPENDED;
             reason = "Suspended";

@@ -44,8 +44,10 @@ public final class MasterIdentityDependents {
                     .withResourceNames(readable).withVerbs("get").build());
         }
         if (batch.getSpec().getResults().getClaimName() == null) {
+            // a redrive's master reads the previous round's results from it
+            List<String> verbs = BatchRounds.current(batch) > 0 ? List.of("get", "patch") : List.of("patch");
             rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("configmaps")
-                    .withResourceNames(BatchLabels.resultsConfigMap(batch)).withVerbs("patch").build());
+                    .withResourceNames(BatchLabels.resultsConfigMap(batch)).withVerbs(verbs).build());
         }
         return rules;
     }

@@ -44,6 +44,11 @@ public class MasterJobDependent extends BatchJobDependent {
         List<EnvVar> env = new ArrayList<>(List.of(BatchPods.brokerUri(batch, config)));
         BatchPods.commonVolumes(spec, volumes, mounts, env);
         List<String> args = new ArrayList<>(List.of("master", "--batch", BatchPods.batchRef(batch), "--progress", "plain"));
+        int round = BatchRounds.current(batch);
+        if (round > 0) {
+            // a redrive: the tasks whose results are of the kinds selected run again, the other results are kept
+            args.addAll(List.of("--round", Integer.toString(round), "--redrive", String.join(",", spec.getRedrive().getSelect())));
+        }
         ResultsSpec results = spec.getResults();
         if (results.getClaimName() != null) {
             volumes.add(new VolumeBuilder().withName("results").withNewPersistentVolumeClaim()

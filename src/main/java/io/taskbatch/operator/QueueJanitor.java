@@ -35,12 +35,15 @@ public final class QueueJanitor {
         BatchQueues queues = BatchQueues.of(batch.getMetadata().getNamespace(), batch.getMetadata().getName(),
                 batch.getMetadata().getUid());
         int retryQueues = Math.max(0, batch.getSpec().getRetry().getMaxAttempts() - 1);
+        int rounds = BatchRounds.current(batch) + 1;
         try (Connection connection = broker.connectionFactory().newConnection("taskbatch-operator-cleanup");
              Channel channel = connection.createChannel()) {
-            queues.delete(channel, retryQueues);
-            channel.queueDelete(queues.finished());
+            for (int round = 0; round < rounds; round++) {
+                queues.inRound(round).delete(channel, retryQueues);
+                channel.queueDelete(queues.inRound(round).finished());
+            }
         }
-        return 4 + retryQueues;
+        return (4 + retryQueues) * rounds;
     }
 
     private BrokerAddress broker(TaskBatch batch) throws NoBroker {

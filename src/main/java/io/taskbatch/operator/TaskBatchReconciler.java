@@ -27,6 +27,7 @@ import io.taskbatch.operator.BatchEvents.Reason;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.plan.SpecValidator;
+import io.taskbatch.master.Round;
 import io.taskbatch.plan.Violation;
 import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
@@ -104,23 +105,28 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     public UpdateControl<TaskBatch> reconcile(TaskBatch batch, Context<TaskBatch> context) {
         String invalid = validate(batch);
         TaskBatchStatus before = batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus();
-        boolean finishedBefore = BatchStatusAggregator.finished(before.getPhase()) || before.getOutcome() != null;
+        boolean newRound = BatchRounds.starting(batch);
+        boolean finishedBefore = !newRound && (BatchStatusAggregator.finished(before.getPhase()) || before.getOutcome() != null);
         WorkerSizer.Decision sizing = null;
         Job master = null;
         Job workers = null;
         if (invalid == null) {
             if (!finishedBefore) {
-                sizing = WorkerSizer.size(batch.getSpec().getWorkers(), nodes(context), tasksLeft(before),
+                // a round starting: how many tasks run again is not known before its master counted them
+                sizing = WorkerSizer.size(batch.getSpec().getWorkers(), nodes(context),
+                        newRound ? OptionalLong.empty() : tasksLeft(before),
                         WorkerJobDependent.slots(batch.getSpec().getWorkers()));
                 context.managedWorkflowAndDependentResourceContext().put(WorkerJobDependent.SIZING, sizing);
             }
-            Integer running = context.getSecondaryResource(Job.class, WORKER_JOB).map(j -> j.getSpec().getParallelism()).orElse(null);
+            Job runningJob = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
+            Integer running = runningJob == null ? null : runningJob.getSpec().getParallelism();
             context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-            if (sizing != null && running != null && running != sizing.replicas() && !batch.getSpec().isSuspend()) {
+            if (sizing != null && running != null && running != sizing.replicas() && !batch.getSpec().isSuspend()
+                    && !batch.getSpec().isCancel()) {
                 events.record(batch, Reason.Resized, "workers " + running + " -> " + sizing.replicas() + ": " + sizing.reason());
             }
-            master = context.getSecondaryResource(Job.class, MASTER_JOB).orElse(null);
-            workers = context.getSecondaryResource(Job.class, WORKER_JOB).orElse(null);
+            master = job(context, MASTER_JOB, BatchLabels.masterJob(batch), batch);
+            workers = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
         }
         TaskBatchStatus after = BatchStatusAggregator.aggregate(
                 new BatchStatusAggregator.Observed(batch, invalid, master, workers, Instant.now()));
@@ -155,6 +161,13 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         }
     }
 
+    /** The Job {@code name} of the dependent {@code source}: a redriven batch has one of each per round. */
+    private static Job job(Context<TaskBatch> context, String source, String name, TaskBatch batch) {
+        @SuppressWarnings("unchecked")
+        var jobs = (InformerEventSource<Job, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Job.class, source);
+        return jobs.get(new ResourceID(name, batch.getMetadata().getNamespace())).orElse(null);
+    }
+
     private List<Node> nodes(Context<TaskBatch> context) {
         @SuppressWarnings("unchecked")
         var source = (InformerEventSource<Node, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Node.class, NODES);
@@ -180,15 +193,30 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         if (Objects.equals(was, now)) return;
         LOG.infof("%s/%s: %s -> %s (%s)", batch.getMetadata().getNamespace(), batch.getMetadata().getName(), was, now,
                 after.getMessage());
+        if (BatchRounds.starting(batch) && BatchStatusAggregator.finished(was)) {
+            var redrive = batch.getSpec().getRedrive();
+            events.record(batch, Reason.Redriven, "round " + BatchRounds.current(batch) + ": the "
+                    + Round.of(redrive.getRound(), redrive.getSelect()).describe() + " tasks run again; the other results are kept");
+            return;
+        }
         switch (now) {
-            case BatchStatusAggregator.RUNNING -> events.record(batch,
+            case BatchStatusAggregator.RUNNING -> {
+                if (!batch.getSpec().isCancel()) events.record(batch,
                     BatchStatusAggregator.SUSPENDED.equals(was) ? Reason.Resumed : Reason.Started,
                     sizing == null ? after.getMessage() : "workers: " + sizing.reason());
+            }
             case BatchStatusAggregator.SUSPENDED -> events.record(batch, Reason.Suspended, after.getMessage());
             case BatchStatusAggregator.SUCCEEDED -> events.record(batch, Reason.Completed, after.getMessage());
-            case BatchStatusAggregator.FAILED -> events.record(batch, Reason.Failed, after.getMessage());
+            case BatchStatusAggregator.FAILED -> events.record(batch,
+                    BatchStatusAggregator.CANCELLED.equals(reasonOf(after)) ? Reason.Cancelled : Reason.Failed, after.getMessage());
             default -> { }
         }
+    }
+
+    /** The reason of the status' Failed condition (what the phase came from). */
+    private static String reasonOf(TaskBatchStatus status) {
+        return status.getConditions() == null ? null : status.getConditions().stream()
+                .filter(c -> BatchStatusAggregator.FAILED.equals(c.getType())).map(c -> c.getReason()).findFirst().orElse(null);
     }
 
     /** Deletes a finished batch once {@code ttlSecondsAfterFinished} has passed since it finished. */

@@ -57,8 +57,10 @@ public class WorkerJobDependent extends BatchJobDependent {
                 BatchPods.env(ClusterResources.ENV_MANIFEST, BatchPods.manifestJson(batch))));
         BatchPods.commonVolumes(batch.getSpec(), volumes, mounts, env);
         env.addAll(BatchPods.userEnv(workers.getEnv()));
-        List<String> args = List.of("worker", "--batch", BatchPods.batchRef(batch),
-                "--slots", Integer.toString(slots(workers)), "--grace", Integer.toString(GRACE_SECONDS - 5));
+        List<String> args = new ArrayList<>(List.of("worker", "--batch", BatchPods.batchRef(batch),
+                "--slots", Integer.toString(slots(workers)), "--grace", Integer.toString(GRACE_SECONDS - 5)));
+        int round = BatchRounds.current(batch);
+        if (round > 0) args.addAll(List.of("--round", Integer.toString(round)));
         String image = workers.getImage() != null ? workers.getImage() : config.image();
         String account = workers.getServiceAccountName() != null ? workers.getServiceAccountName()
                 : config.workerServiceAccount().orElse(null);
@@ -92,6 +94,7 @@ public class WorkerJobDependent extends BatchJobDependent {
             // not sized in this reconciliation: keep what runs
             getSecondaryResource(batch, context).ifPresent(a -> job.getSpec().setParallelism(a.getSpec().getParallelism()));
         }
-        job.getSpec().setSuspend(batch.getSpec().isSuspend());
+        // cancelled: no worker starts another task; the master marks what is left cancelled
+        job.getSpec().setSuspend(batch.getSpec().isSuspend() || batch.getSpec().isCancel());
     }
 }

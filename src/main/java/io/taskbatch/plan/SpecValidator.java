@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.taskbatch.api.RetrySpec;
 import io.taskbatch.api.RunSpec;
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.api.RedriveSpec;
 import io.taskbatch.api.TaskBatchSpec;
 import io.taskbatch.api.TaskSourceSpec;
 import io.taskbatch.api.WorkersSpec;
@@ -62,6 +63,7 @@ public final class SpecValidator {
         if (spec.getResults().getPath() != null && spec.getResults().getClaimName() == null) {
             v.add(new Violation("spec.results.claimName", "required when spec.results.path is set"));
         }
+        checkRedrive(spec.getRedrive(), v);
         if (!v.isEmpty()) throw new InvalidManifestException(v);
         return new BatchPlan(name, namespace, spec, retry, timeout, maxFailed, spec.getWorkers().getConcurrency());
     }
@@ -84,6 +86,22 @@ public final class SpecValidator {
                 if (!seen) all.add(c);
             }
             return new InvalidManifestException(all, e.partial().get());
+        }
+    }
+
+    private static void checkRedrive(RedriveSpec redrive, List<Violation> v) {
+        if (redrive == null) return;
+        if (redrive.getRound() < 0) v.add(new Violation("spec.redrive.round", "must be >= 0, was " + redrive.getRound()));
+        List<String> select = redrive.getSelect();
+        if (select == null || select.isEmpty()) {
+            v.add(new Violation("spec.redrive.select", "name at least one of " + String.join(", ", RedriveSpec.KINDS)));
+            return;
+        }
+        for (int i = 0; i < select.size(); i++) {
+            if (!RedriveSpec.KINDS.contains(select.get(i))) {
+                v.add(new Violation("spec.redrive.select[" + i + "]", "\"" + select.get(i) + "\" is not one of "
+                        + String.join(", ", RedriveSpec.KINDS)));
+            }
         }
     }
 

@@ -100,6 +100,11 @@ class RunCommandTest {
                         "spec.workers.replicas: \"many\" must be auto or a number >= 1"),
                 Arguments.of("negative concurrency", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {concurrency: -2}\n",
                         "spec.workers.concurrency: must be >= 0"),
+                Arguments.of("redrive of a kind there is not", HEAD + "spec:\n" + OK_TASKS + OK_RUN
+                                + "  redrive: {round: 1, select: [failed, flaky]}\n",
+                        "spec.redrive.select[1]: \"flaky\" is not one of failed, dead, cancelled"),
+                Arguments.of("redrive of nothing", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  redrive: {round: 1, select: []}\n",
+                        "spec.redrive.select: name at least one of failed, dead, cancelled"),
                 Arguments.of("absolute glob", HEAD + "spec:\n  tasks:\n    files: {claimName: data, glob: /etc/*}\n" + OK_RUN,
                         "spec.tasks.files.glob: must be relative"),
                 Arguments.of("missing ConfigMap", HEAD + "spec:\n  tasks:\n    configMap: {name: inputs, key: tasks.txt}\n" + OK_RUN,

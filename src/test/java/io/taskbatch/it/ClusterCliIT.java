@@ -45,7 +45,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * {@code taskbatch submit | get | describe | watch | results} as a user runs them: the packaged jar as a process,
+ * {@code taskbatch submit | get | describe | watch | results | cancel | redrive} as a user runs them: the packaged jar as a process,
  * with a kubeconfig for the test API server whose user is bound (RoleBinding) to the ClusterRole of
  * {@code k8s/cli/taskbatch-user.yaml} only, against the operator, a {@link Kubelet} and a private RabbitMQ as in
  * {@link OperatorFlowIT}. The last test proves that Role equal to the CLI's requests.
@@ -461,6 +461,79 @@ class ClusterCliIT {
         String err = Files.readString(work.resolve("plugin.err"));
         assertThat(p.exitValue()).as(err).isZero();
         assertThat(err.strip()).isEqualTo("No TaskBatches found in namespace " + ns + ".");
+    }
+
+    @Test
+    @Order(9)
+    void cancelStopsARunningBatchForGoodAndEveryTaskHasOneLine() throws Exception {
+        int total = 400;
+        Path file = manifest("halted", """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: halted
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    builtin: sleep
+                  workers: {replicas: 1, cpu: "1", concurrency: 2}
+                  results: {claimName: out}
+                """.formatted(IntStream.range(0, total).mapToObj(i -> "\"100\"").collect(Collectors.joining(", "))));
+        assertThat(cli("submit", file.toString()).exit()).isZero();
+        await().atMost(Duration.ofMinutes(2)).until(() -> {
+            TaskBatch b = get("halted");
+            return b.getStatus() != null && b.getStatus().getSucceeded() != null && b.getStatus().getSucceeded() >= 10;
+        });
+        Run cancel = cli("cancel", "halted", "--wait");
+        assertThat(cancel.exit()).as(cancel.err()).isZero();
+        assertThat(cancel.out()).startsWith("taskbatch halted cancelled:");
+        TaskBatch b = get("halted");
+        assertThat(b.getSpec().isCancel()).isTrue();
+        assertThat(b.getStatus().getPhase()).isEqualTo("Failed");
+        assertThat(b.getStatus().getConditions()).filteredOn(c -> c.getType().equals("Failed")).singleElement()
+                .satisfies(c -> {
+                    assertThat(c.getStatus()).isEqualTo("True");
+                    assertThat(c.getReason()).isEqualTo("Cancelled");
+                    assertThat(c.getMessage()).isEqualTo("the user cancelled the batch (spec.cancel)");
+                });
+        long succeeded = b.getStatus().getSucceeded();
+        long cancelled = b.getStatus().getCancelled();
+        assertThat(succeeded).as("stopped early").isBetween(10L, total - 1L);
+        assertThat(succeeded + b.getStatus().getFailed() + cancelled).as("every task counted once").isEqualTo(total);
+
+        Run results = cli("results", "halted");
+        assertThat(results.exit()).as(results.err()).isZero();
+        assertThat(ids(results.results())).as("every id once, kept").isEqualTo(range(total));
+        assertThat(results.results().stream().filter(r -> r.get("status").asText().equals("cancelled")))
+                .hasSize((int) cancelled)
+                .allSatisfy(r -> assertThat(r.get("error").asText()).isEqualTo("cancelled: the user cancelled the batch (spec.cancel)"));
+        assertThat(results.results().stream().filter(r -> r.get("status").asText().equals("succeeded"))).hasSize((int) succeeded);
+        Run describe = cli("describe", "halted");
+        assertThat(describe.out()).containsPattern("(?m)^  Failed +True +Cancelled ").containsPattern("(?m)^  Normal +Cancelled ")
+                .containsPattern("(?m)^  Cancelled: +" + cancelled + "$");
+        await().atMost(Duration.ofSeconds(30)).until(() -> kubelet.pods("halted-workers").isEmpty());
+
+        Run again = cli("cancel", "halted");
+        assertThat(again.exit()).isZero();
+        assertThat(again.out().strip()).isEqualTo("taskbatch halted is already Failed: nothing to cancel");
+
+        // then the user runs what the cancel left: a new round of just those tasks, results replaced by id
+        Run redrive = cli("redrive", "halted", "--cancelled", "--wait");
+        assertThat(redrive.exit()).as(redrive.err()).isZero();
+        assertThat(redrive.out()).startsWith("taskbatch halted round 1: " + cancelled + " tasks run again (the cancelled ones)");
+        TaskBatch redriven = get("halted");
+        assertThat(redriven.getSpec().isCancel()).as("the redrive lifts the cancel").isFalse();
+        assertThat(redriven.getStatus().getRound()).isEqualTo(1);
+        assertThat(redriven.getStatus().getPhase()).isEqualTo("Succeeded");
+        assertThat(redriven.getStatus().getSucceeded()).isEqualTo(total);
+        assertThat(redriven.getStatus().getCancelled()).isNull();
+        Run all = cli("results", "halted");
+        assertThat(ids(all.results())).isEqualTo(range(total));
+        assertThat(all.results()).allSatisfy(r -> assertThat(r.get("status").asText()).isEqualTo("succeeded"));
+        Run nothing = cli("redrive", "halted");
+        assertThat(nothing.exit()).isZero();
+        assertThat(nothing.out().strip()).isEqualTo("taskbatch halted has no failed, dead or cancelled tasks: nothing to run again");
     }
 
     /**

@@ -353,6 +353,66 @@ class OperatorFlowIT {
      * shows in the batch's status ({@code Reconciled=False}) and nothing is deleted; with the verb back, the batch
      * goes, its queues with it, and one Expired event says so.
      */
+    /**
+     * The user's loop after a batch with failures: fix the cause (here an environment variable of the workers), then
+     * redrive. Round 1 runs just the failed tasks, with their ids, on Jobs of its own; their new results replace the
+     * old lines in the results ConfigMap, every other line stays byte for byte, and the counts are the whole batch's.
+     */
+    @Test
+    void aRedriveRunsAgainJustTheFailedTasksAndReplacesTheirResults() throws Exception {
+        int total = 200;
+        String items = IntStream.range(0, total).mapToObj(i -> i % 20 == 7 ? "\"bad\"" : "\"ok\"").collect(Collectors.joining(", "));
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: again
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    command: ["sh", "-c", "case $TASK_INPUT in bad) [ \\"$FIXED\\" = 1 ] || exit 3;; esac; echo \\"$TASK_INPUT $FIXED\\""]
+                  retry: {maxAttempts: 1}
+                  failurePolicy: {maxFailedTasks: 50}
+                  workers: {replicas: 1, cpu: "1", concurrency: 2, env: {FIXED: "0"}}
+                """.formatted(items));
+        TaskBatch first = waitComplete("again");
+        assertThat(first.getStatus().getFailed()).isEqualTo(total / 20);
+        List<String> before = client.configMaps().inNamespace(ns).withName("again-results").get().getData()
+                .get("results.jsonl").lines().toList();
+        assertThat(before).hasSize(total);
+
+        client.resources(TaskBatch.class).inNamespace(ns).withName("again").edit(b -> {
+            b.getSpec().getWorkers().getEnv().put("FIXED", "1");
+            var redrive = new io.taskbatch.api.RedriveSpec();
+            redrive.setRound(1);
+            redrive.setSelect(List.of("failed"));
+            b.getSpec().setRedrive(redrive);
+            return b;
+        });
+        await().atMost(BATCH).pollInterval(Duration.ofMillis(250)).until(() -> {
+            TaskBatch b = get("again");
+            return b.getStatus().getRound() != null && b.getStatus().getRound() == 1 && condition(b, "Complete");
+        });
+        TaskBatch second = get("again");
+        assertThat(second.getStatus().getSucceeded()).isEqualTo(total);
+        assertThat(second.getStatus().getFailed()).isZero();
+        assertThat(second.getStatus().getTotal()).isEqualTo(total);
+        List<String> after = client.configMaps().inNamespace(ns).withName("again-results").get().getData()
+                .get("results.jsonl").lines().toList();
+        List<JsonNode> results = parse(String.join("\n", after));
+        assertEveryIdOnce(results, total);
+        assertThat(results).filteredOn(r -> r.get("id").asLong() % 20 == 7).hasSize(total / 20).allSatisfy(r -> {
+            assertThat(r.get("status").asText()).isEqualTo("succeeded");
+            assertThat(r.get("output").asText()).isEqualTo("bad 1");
+        });
+        assertThat(after).as("the results of round 0 that did not run again, as they were")
+                .containsAll(before.stream().filter(l -> !l.contains("\"status\":\"failed\"")).toList());
+        assertThat(client.batch().v1().jobs().inNamespace(ns).withName("again-master-r1").get()).as("round 1's own master Job").isNotNull();
+        assertThat(kubelet.allPods("again-workers-r1")).as("round 1's own workers").isNotEmpty();
+        assertThat(events("again")).contains("Completed", "Redriven");
+    }
+
     @Test
     void ttlDeletesAFinishedBatchAndItsQueuesAndAMissingVerbShowsInTheStatus() throws Exception {
         ClusterRole granted = client.rbac().clusterRoles().withName(OPERATOR).get();

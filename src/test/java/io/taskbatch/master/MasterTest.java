@@ -86,6 +86,61 @@ class MasterTest {
     }
 
     /**
+     * A redrive's round: the previous results of the kinds selected are dropped and their tasks published again, with
+     * their ids; the others stay, byte for byte, and are neither published nor counted twice. A master restarted in the
+     * round resumes it instead of preparing it again.
+     */
+    @Test
+    void aRoundPublishesOnlyTheSelectedTasksAndKeepsTheOtherResults(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path results = dir.resolve("results.jsonl");
+        List<ResultMessage> previous = List.of(
+                ResultMessage.succeeded(TaskMessage.first(0, "a"), "A", 1, "w0"),
+                ResultMessage.failed(TaskMessage.first(1, "b"), "boom", 1, "w0"),
+                ResultMessage.dead(TaskMessage.first(2, "c"), 3, "its workers died"),
+                ResultMessage.cancelled(3, "d", "cancelled: stopped"),
+                ResultMessage.succeeded(TaskMessage.first(4, "e"), "E", 1, "w0"));
+        try (JsonLinesSink sink = new JsonLinesSink(new java.io.FileOutputStream(results.toFile()), true)) {
+            for (ResultMessage r : previous) sink.write(r);
+        }
+        List<String> before = java.nio.file.Files.readAllLines(results);
+        Round round = Round.of(1, List.of("failed", "cancelled"));
+
+        MasterState state = MasterState.openRound(dir.resolve("state"), results, "q.b", round,
+                () -> java.nio.file.Files.newBufferedReader(results));
+        assertThat(state.resuming()).isTrue();
+        assertThat(state.freshQueues()).as("a round starts on queues of its own").isTrue();
+        assertThat(java.nio.file.Files.readAllLines(results)).as("the kept results, as they were")
+                .containsExactly(before.get(0), before.get(2), before.get(4));
+
+        CollectingSink sink = new CollectingSink();
+        List<Long> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        EchoTwiceTransport transport = new EchoTwiceTransport(sink) {
+            @Override
+            public void publish(TaskMessage task) {
+                published.add(task.id());
+                super.publish(task);
+            }
+        };
+        Master master = master(1);
+        master.resume(state.storedResults(), 0);
+        BatchOutcome outcome = master.run(new ItemsSource(List.of("a", "b", "c", "d", "e")), transport, sink);
+
+        assertThat(published).as("just the failed and the cancelled task, with their ids").containsExactly(1L, 3L);
+        assertThat(sink.byId()).extracting(ResultMessage::id).containsExactly(1L, 3L);
+        assertThat(outcome.progress().succeeded()).as("0 and 4 kept, 1 and 3 run again").isEqualTo(4);
+        assertThat(outcome.progress().failed()).as("2, dead, not selected: kept").isEqualTo(1);
+        assertThat(outcome.progress().dead()).isEqualTo(1);
+        assertThat(outcome.progress().published()).isEqualTo(5);
+        assertThat(outcome.succeeded()).isTrue();
+
+        MasterState restarted = MasterState.openRound(dir.resolve("state"), results, "q.b", round,
+                () -> { throw new AssertionError("a round under way is resumed, not prepared again"); });
+        assertThat(restarted.resuming()).isTrue();
+        assertThat(restarted.freshQueues()).isFalse();
+    }
+
+    /**
      * A forged or stray message on the results queue (issue 12: `{"id":999999,"status":"succeeded"}` completed a
      * batch in place of its real last task) is rejected and never counted or stored; the real results all are.
      */

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
+import io.taskbatch.cluster.MasterStatusWriter;
 import io.taskbatch.plan.ManifestLoader;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -97,6 +98,29 @@ class BatchStatusAggregatorTest {
         assertThat(conditions(resumed).get("Suspended").getLastTransitionTime()).isEqualTo(t2.toString());
         assertThat(conditions(resumed).get("Running").getLastTransitionTime()).isEqualTo(t2.toString());
         assertThat(resumed.getWorkers()).isEqualTo("2/2");
+    }
+
+    @Test
+    void aCancelledBatchIsCancellingUntilTheMasterToldItsOutcomeThenFailedWithReasonCancelled() throws Exception {
+        TaskBatch b = batch(true); // suspended too: a cancel still wants the master to finish the batch
+        b.getSpec().setCancel(true);
+        TaskBatchStatus cancelling = aggregate(b, null, job(1, 1, 1, null), job(2, null, null, "Suspended"), T0);
+        assertThat(cancelling.getPhase()).isEqualTo("Running");
+        assertThat(conditions(cancelling).get("Running").getReason()).isEqualTo("Cancelling");
+        assertThat(conditions(cancelling).get("Suspended").getStatus()).isEqualTo("False");
+
+        b.setStatus(new TaskBatchStatus());
+        b.getStatus().setOutcome("Failed");
+        b.getStatus().setOutcomeReason(MasterStatusWriter.CANCELLED);
+        TaskBatchStatus cancelled = aggregate(b, null, job(1, null, null, "Complete"), job(2, null, null, "Suspended"), T1);
+        assertThat(cancelled.getPhase()).isEqualTo("Failed");
+        assertThat(conditions(cancelled).get("Failed").getReason()).isEqualTo("Cancelled");
+        assertThat(cancelled.getMessage()).isEqualTo("the user cancelled the batch (spec.cancel)");
+
+        // the failure policy decided first: the cancel came too late to be the reason
+        b.getStatus().setOutcomeReason("3 tasks failed, more than maxFailedTasks=2; the batch stopped");
+        assertThat(conditions(aggregate(b, null, job(1, null, null, "Complete"), null, T1)).get("Failed").getReason())
+                .isEqualTo("TasksFailed");
     }
 
     @Test

@@ -19,6 +19,9 @@ import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.taskbatch.api.TaskBatch;
+import io.taskbatch.cli.CancelCommand;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.cluster.MasterStatusWriter;
 import io.taskbatch.cluster.OwnedStatusFields;
@@ -276,6 +279,36 @@ class TaskBatchReconcilerTest {
                 && "Running".equals(get("pause").getStatus().getPhase()));
         assertThat(isTrue(get("pause"), "Suspended")).isFalse();
         await().atMost(WAIT).until(() -> events("pause").stream().anyMatch(e -> "Resumed".equals(e.getReason())));
+    }
+
+    @Test
+    void cancelStopsTheWorkersTellsTheMasterThroughItsNextProgressWriteAndEndsFailedCancelled() {
+        MockCluster.create(client, ns, squares("stop", null));
+        await().atMost(WAIT).until(() -> job("stop-workers") != null && job("stop-master") != null);
+        masterRunning("stop");
+        java.util.concurrent.atomic.AtomicInteger told = new java.util.concurrent.atomic.AtomicInteger();
+        MasterStatusWriter writer = masterWriter("stop", p -> "file /x").onCancel(told::incrementAndGet);
+        Progress some = new Progress(100, 100, true, 40, 0, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
+        writer.onProgress(some);
+        assertThat(told).as("not cancelled yet").hasValue(0);
+
+        client.resources(TaskBatch.class).inNamespace(ns).withName("stop").patch(PatchContext.of(PatchType.JSON_MERGE),
+                CancelCommand.PATCH);
+        await().atMost(WAIT).until(() -> Boolean.TRUE.equals(job("stop-workers").getSpec().getSuspend()));
+        assertThat(get("stop").getStatus().getPhase()).isEqualTo("Running");
+        assertThat(condition(get("stop"), "Running").getReason()).isEqualTo("Cancelling");
+        assertThat(job("stop-master").getSpec().getSuspend()).as("the master marks the rest cancelled").isNotEqualTo(Boolean.TRUE);
+        writer.onProgress(some);
+        writer.onProgress(some);
+        assertThat(told).as("told once, by the answer to a progress write").hasValue(1);
+
+        Progress over = new Progress(100, 100, true, 40, 0, 0, 0, 0, 0, 60, Duration.ofSeconds(4), List.of());
+        writer.onFinish(new BatchOutcome(false, MasterStatusWriter.CANCELLED, over));
+        await().atMost(WAIT).until(() -> isTrue(get("stop"), "Failed"));
+        assertThat(condition(get("stop"), "Failed").getReason()).isEqualTo("Cancelled");
+        assertThat(get("stop").getStatus().getCancelled()).isEqualTo(60);
+        await().atMost(WAIT).until(() -> events("stop").stream().anyMatch(e -> "Cancelled".equals(e.getReason())));
+        assertThat(events("stop")).extracting(Event::getReason).doesNotContain("Failed");
     }
 
     @Test

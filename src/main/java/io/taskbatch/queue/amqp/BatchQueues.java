@@ -36,6 +36,14 @@ public record BatchQueues(String prefix) {
         return new BatchQueues(sb.toString());
     }
 
+    /**
+     * The queues of round {@code round} of the batch (a redrive): their own, so that nothing a decided round left
+     * (its finished marker, a late result) reaches the next one.
+     */
+    public BatchQueues inRound(int round) {
+        return round == 0 ? this : new BatchQueues(prefix + ".r" + round);
+    }
+
     private static String clean(String part) {
         return part.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
     }
