@@ -277,6 +277,18 @@ class RunCommandTest {
         });
     }
 
+    /** Over its failure budget, the summary's first failures show the bad lines as tasks without input. */
+    @Test
+    void unreadableLinesOverTheFailureBudgetFailTheBatch() throws Exception {
+        thousandLinesTwoNotUtf8();
+        Outcome o = run(LINES_FILE + OK_RUN + "  failurePolicy: {maxFailedTasks: 1}\n");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.FAILED);
+        assertThat(o.err()).contains("2 tasks failed, more than maxFailedTasks=1")
+                .contains("  task 6 (no input, 0 attempts): line 7 of tasks.txt is not valid UTF-8 (byte 0xff at column 2)")
+                .contains("  task 499 (no input, 0 attempts): line 500 of tasks.txt is not valid UTF-8");
+        assertThat(Files.readAllLines(o.output())).as("every id once, as for any stopped batch").hasSize(1000);
+    }
+
     /** With {@code sourceErrors: failBatch}, the first bad line fails the batch before any task runs, and is named. */
     @Test
     void withFailBatchALineThatIsNotUtf8FailsTheBatchNamingIt() throws Exception {
