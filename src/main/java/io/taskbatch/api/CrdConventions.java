@@ -1,5 +1,7 @@
 package io.taskbatch.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.fabric8.crdv2.generator.CRDPostProcessor;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
@@ -18,7 +20,8 @@ import java.util.Map;
  * A column missing from the list, or listed but not generated, fails the build: every column gets a
  * deliberate place. It also gives {@code kubectl explain} a text for the kind itself and for the fields
  * of the Kubernetes types the spec and status embed (Condition, Toleration), whose fabric8 classes
- * carry none.
+ * carry none, and the allowed values of {@code spec.tasks.sourceErrors} and {@code spec.redrive.select}, strings the generator
+ * has no annotation for.
  */
 public class CrdConventions implements CRDPostProcessor {
     static final Map<String, String> CONDITION = Map.of(
@@ -47,17 +50,26 @@ public class CrdConventions implements CRDPostProcessor {
             if (root.getDescription() == null) root.setDescription(TaskBatch.DESCRIPTION);
             describe(items(root, "status", "conditions"), CONDITION);
             describe(items(root, "spec", "workers", "tolerations"), TOLERATION);
+            property(root, "spec", "tasks", "sourceErrors")
+                    .setEnum(TaskSourceSpec.SOURCE_ERRORS.stream().map(v -> (JsonNode) TextNode.valueOf(v)).toList());
+            JSONSchemaProps select = property(root, "spec", "redrive", "select");
+            select.getItems().getSchema().setEnum(RedriveSpec.KINDS.stream().map(v -> (JsonNode) TextNode.valueOf(v)).toList());
+            select.setDefault(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(RedriveSpec.KINDS));
         }
         return crd;
     }
 
     private static JSONSchemaProps items(JSONSchemaProps root, String... path) {
+        return property(root, path).getItems().getSchema();
+    }
+
+    private static JSONSchemaProps property(JSONSchemaProps root, String... path) {
         JSONSchemaProps node = root;
         for (String step : path) {
             node = node.getProperties().get(step);
             if (node == null) throw new IllegalStateException("the CRD has no " + String.join(".", path));
         }
-        return node.getItems().getSchema();
+        return node;
     }
 
     /** Fills in missing descriptions; a property without a text here fails the build. */

@@ -11,6 +11,13 @@ import java.util.List;
 @ValidationRule(value = "[has(self.items), has(self.range), has(self.configMap), has(self.files)].filter(x, x).size() == 1",
         message = "set exactly one of items, range, configMap, files")
 public class TaskSourceSpec {
+    /** {@link #getSourceErrors}: a line that cannot be read fails its own task; the others run. */
+    public static final String FAIL_TASK = "failTask";
+    /** {@link #getSourceErrors}: a line that cannot be read fails the batch before any task runs. */
+    public static final String FAIL_BATCH = "failBatch";
+    /** The values of {@code sourceErrors}, the default first (the CRD's enum, {@link CrdConventions}). */
+    public static final List<String> SOURCE_ERRORS = List.of(FAIL_TASK, FAIL_BATCH);
+
     @JsonPropertyDescription("Inline task inputs, for small batches.")
     @Size(min = 1)
     private List<String> items;
@@ -24,6 +31,12 @@ public class TaskSourceSpec {
     @JsonPropertyDescription("One task per file matching a glob on a shared volume; the task input is the file's path.")
     private FilesSource files;
 
+    @JsonPropertyDescription("What a line of the configMap source that cannot be read (not UTF-8) does: failTask (the "
+            + "default) makes it a failed task that never runs, named by its line, while the other tasks run; failBatch fails "
+            + "the batch before any task runs.")
+    @Default(FAIL_TASK)
+    private String sourceErrors = FAIL_TASK;
+
     public List<String> getItems() { return items; }
     public void setItems(List<String> items) { this.items = items; }
     public RangeSpec getRange() { return range; }
@@ -32,6 +45,8 @@ public class TaskSourceSpec {
     public void setConfigMap(ConfigMapSource configMap) { this.configMap = configMap; }
     public FilesSource getFiles() { return files; }
     public void setFiles(FilesSource files) { this.files = files; }
+    public String getSourceErrors() { return sourceErrors; }
+    public void setSourceErrors(String sourceErrors) { this.sourceErrors = sourceErrors; }
 
     @ValidationRule(value = "self.step != 0", message = "step must not be 0 (a negative step counts down)")
     public static class RangeSpec {

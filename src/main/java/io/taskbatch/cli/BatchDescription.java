@@ -132,7 +132,8 @@ final class BatchDescription {
         if (failed == null || failed.isEmpty()) return;
         sb.append("First failures:\n");
         for (TaskBatchStatus.FailedTask f : failed) {
-            sb.append("  task ").append(f.getId()).append(" (input ").append(cut(f.getInput())).append(", ")
+            // no input: a line the master could not read (spec.tasks.sourceErrors)
+            sb.append("  task ").append(f.getId()).append(f.getInput() == null ? " (no input" : " (input " + cut(f.getInput())).append(", ")
                     .append(Plural.of(f.getAttempts(), "attempt")).append("): ").append(cut(f.getError())).append('\n');
         }
     }

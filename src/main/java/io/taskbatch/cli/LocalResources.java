@@ -2,12 +2,11 @@ package io.taskbatch.cli;
 
 import io.taskbatch.api.TaskSourceSpec;
 import io.taskbatch.master.LinesSource;
-import io.taskbatch.master.StrictUtf8Reader;
 import io.taskbatch.master.TaskSources;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.plan.Manifest;
-import java.io.BufferedReader;
-import java.io.StringReader;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -62,10 +61,10 @@ final class LocalResources implements TaskSources.Resources {
         Map<String, String> data = manifest.configMaps().get(name);
         if (data != null) {
             String text = data.get(key);
-            return () -> new BufferedReader(new StringReader(text));
+            return () -> new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
         }
         Path file = manifestDir().resolve(key);
-        return () -> new BufferedReader(new StrictUtf8Reader(Files.newInputStream(file)));
+        return () -> Files.newInputStream(file);
     }
 
     @Override

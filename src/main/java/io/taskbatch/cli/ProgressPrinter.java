@@ -192,7 +192,7 @@ final class ProgressPrinter implements ProgressListener {
             if (!outcome.succeeded()) {
                 err.println("  why: " + outcome.reason());
                 for (ResultMessage f : p.firstFailures().subList(0, Math.min(5, p.firstFailures().size()))) {
-                    err.println("  task " + f.id() + " (input " + abbreviate(f.input()) + ", "
+                    err.println("  task " + f.id() + (f.input() == null ? " (no input" : " (input " + abbreviate(f.input())) + ", "
                             + Plural.of(f.attempts(), "attempt") + "): " + abbreviate(f.error()));
                 }
             }

@@ -4,9 +4,9 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.taskbatch.master.LinesSource;
 import io.taskbatch.master.TaskSources;
-import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.FileNotFoundException;
-import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** What a batch's source needs, on a cluster: ConfigMaps from the API, claims where the pod mounts them. */
@@ -36,7 +36,7 @@ public final class ClusterResources implements TaskSources.Resources {
                 throw new FileNotFoundException("ConfigMap " + namespace + "/" + name + " has no key " + key
                         + (cm.getData() == null ? "" : " (keys: " + String.join(", ", cm.getData().keySet()) + ")"));
             }
-            return new BufferedReader(new StringReader(text));
+            return new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
         };
     }
 

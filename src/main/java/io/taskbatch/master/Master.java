@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +19,9 @@ import org.jboss.logging.Logger;
  * The master of one batch: streams the source into the task queue on its own thread, and on the
  * calling thread collects results, counting each task exactly once (the {@link ResultLedger}),
  * storing each result before acknowledging it, until every task has its result or the failure
- * policy stops the batch. Then it tells the workers the batch is over.
+ * policy stops the batch. Then it tells the workers the batch is over. A position of the source that cannot be
+ * read (see {@link TaskSource.Entry}) is never published: the publisher hands its failed result to the collecting
+ * thread, the one that writes the sink, which stores and counts it as any other.
  */
 public final class Master {
     private static final Logger LOG = Logger.getLogger(Master.class);
@@ -31,6 +34,8 @@ public final class Master {
     private final Settings settings;
     private final BatchCounters counters = new BatchCounters();
     private final ResultLedger ledger = new ResultLedger();
+    /** Results of unreadable positions, from the publisher to the collecting thread. */
+    private final ConcurrentLinkedQueue<ResultMessage> unreadable = new ConcurrentLinkedQueue<>();
     private volatile Throwable publishError;
     private volatile String stopReason;
     private long resumeFrom;
@@ -116,15 +121,27 @@ public final class Master {
         return outcome;
     }
 
+    /**
+     * Publishes the tasks from {@link #resumeFrom} on, but none that has a result in {@code stored} (a resumed master's,
+     * or those a redrive keeps). The unreadable positions before it are handed to the collecting thread again, as the
+     * checkpoint may have passed one whose result was not stored yet; the ledger drops those that were. All count as
+     * published: the checkpoint's prefix includes them.
+     */
     private void publish(TaskSource source, MasterTransport transport, ResultLedger stored) {
-        long[] next = {resumeFrom};
-        try (Stream<String> inputs = source.inputs().skip(resumeFrom)) {
-            inputs.forEach(input -> {
+        long[] next = {0};
+        try (Stream<TaskSource.Entry> entries = source.entries()) {
+            entries.forEach(entry -> {
                 long id = next[0]++;
+                if (entry.error() != null) {
+                    unreadable.add(ResultMessage.unreadable(id, entry.error()));
+                    if (id >= resumeFrom) counters.published(1);
+                    return;
+                }
+                if (id < resumeFrom) return;
                 if (!stored.contains(id)) {
                     try {
                         if ((id & 255) == 0) awaitRoom();
-                        transport.publish(TaskMessage.first(id, input));
+                        transport.publish(TaskMessage.first(id, entry.input()));
                     } catch (InterruptedException e) {
                         throw new Stopped();
                     }
@@ -147,23 +164,38 @@ public final class Master {
      * a task that never ran is told apart from a lost one.
      */
     private BatchOutcome cancelRest(TaskSource source, ResultSink sink, BatchOutcome stopped) throws IOException {
+        storeUnreadable(sink);
         String reason = "cancelled: " + stopped.reason();
         long id = 0;
-        try (Stream<String> inputs = source.inputs()) {
-            for (var it = inputs.iterator(); id < total && it.hasNext(); id++) cancelIfOpen(id, it.next(), reason, sink);
+        try (Stream<TaskSource.Entry> entries = source.entries()) {
+            for (var it = entries.iterator(); id < total && it.hasNext(); id++) cancelIfOpen(id, it.next(), reason, sink);
         } catch (UncheckedIOException | IOException e) {
             LOG.debugf("the source cannot be read again (%s): cancelled tasks get no input", e.getMessage());
         }
-        for (; id < total; id++) cancelIfOpen(id, null, reason, sink); // the source ended early or broke
+        for (; id < total; id++) cancelIfOpen(id, TaskSource.Entry.of(null), reason, sink); // the source ended early or broke
         sink.flush();
         return new BatchOutcome(false, stopped.reason(), counters.snapshot());
     }
 
-    private void cancelIfOpen(long id, String input, String reason, ResultSink sink) throws IOException {
+    /** An unreadable position the publisher had not reached yet gets its failed result, not a cancelled one. */
+    private void cancelIfOpen(long id, TaskSource.Entry entry, String reason, ResultSink sink) throws IOException {
         if (!ledger.record(id)) return;
-        ResultMessage cancelled = ResultMessage.cancelled(id, input, reason);
-        sink.write(cancelled);
-        counters.record(cancelled);
+        ResultMessage last = entry.error() != null ? ResultMessage.unreadable(id, entry.error())
+                : ResultMessage.cancelled(id, entry.input(), reason);
+        sink.write(last);
+        counters.record(last);
+    }
+
+    /** Stores and counts the results the publisher handed over for unreadable positions; true when there were any. */
+    private boolean storeUnreadable(ResultSink sink) throws IOException {
+        boolean any = false;
+        for (ResultMessage result; (result = unreadable.poll()) != null; ) {
+            any = true;
+            if (!ledger.record(result.id())) continue; // stored by a master before this one
+            sink.write(result);
+            counters.record(result);
+        }
+        return any;
     }
 
     private void awaitRoom() throws InterruptedException {
@@ -221,9 +253,10 @@ public final class Master {
                     LOG.debugf("dropped a second result for task %d", result.id());
                 }
             }
-            if (!deliveries.isEmpty()) {
+            boolean unreadableStored = storeUnreadable(sink);
+            if (!deliveries.isEmpty() || unreadableStored) {
                 sink.flush();
-                transport.ackAll(deliveries);
+                if (!deliveries.isEmpty()) transport.ackAll(deliveries);
             }
             Progress progress = counters.snapshot();
             if (progress.failed() > settings.maxFailedTasks()) {

@@ -24,8 +24,8 @@ public final class TaskSources {
         }
         if (spec.getConfigMap() != null) {
             var cm = spec.getConfigMap();
-            return new LinesSource("ConfigMap " + cm.getName() + " key " + cm.getKey(),
-                    resources.configMapKey(cm.getName(), cm.getKey()));
+            return new LinesSource("ConfigMap " + cm.getName() + " key " + cm.getKey(), cm.getKey(),
+                    !TaskSourceSpec.FAIL_BATCH.equals(spec.getSourceErrors()), resources.configMapKey(cm.getName(), cm.getKey()));
         }
         var files = spec.getFiles();
         return new FilesSource(resources.volume(files.getClaimName()), files.getGlob());

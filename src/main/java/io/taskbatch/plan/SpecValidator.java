@@ -111,6 +111,12 @@ public final class SpecValidator {
             v.add(new Violation(field, "required: set exactly one of items, range, configMap, files"));
             return;
         }
+        String sourceErrors = tasks.getSourceErrors();
+        if (sourceErrors != null && !TaskSourceSpec.SOURCE_ERRORS.contains(sourceErrors)) {
+            v.add(new Violation(field + ".sourceErrors", "\"" + sourceErrors + "\" must be " + TaskSourceSpec.FAIL_TASK
+                    + " (a line that cannot be read fails its task; the default) or " + TaskSourceSpec.FAIL_BATCH
+                    + " (it fails the batch)"));
+        }
         List<String> set = new ArrayList<>();
         if (tasks.getItems() != null) set.add("items");
         if (tasks.getRange() != null) set.add("range");

@@ -58,6 +58,14 @@ public record ResultMessage(
         return new ResultMessage(task.id(), task.input(), Status.FAILED, null, error, attempts, 0, null, true, null);
     }
 
+    /**
+     * A task whose input could not be read from the source (a line that is not UTF-8, {@code spec.tasks.sourceErrors:
+     * failTask}): failed without running, so no attempt, no input and no worker. The master's own, never published.
+     */
+    public static ResultMessage unreadable(long id, String error) {
+        return new ResultMessage(id, null, Status.FAILED, null, error, 0, 0, null, false, null);
+    }
+
     /** A task the batch stopped before it had a result: {@code reason} says why. */
     public static ResultMessage cancelled(long id, String input, String reason) {
         return new ResultMessage(id, input, Status.CANCELLED, null, reason, 0, 0, null, false, null);

@@ -101,6 +101,9 @@ class CrdConventionsTest {
         assertThat(spec.at("/retry/properties/maxAttempts/default").asInt()).isEqualTo(3);
         assertThat(spec.at("/retry/properties/backoff/default").asText()).isEqualTo("2s");
         assertThat(spec.at("/retry/properties/maxBackoff/default").asText()).isEqualTo("1m");
+        assertThat(spec.at("/tasks/properties/sourceErrors/default").asText()).isEqualTo("failTask");
+        assertThat(spec.at("/tasks/properties/sourceErrors/enum")).extracting(JsonNode::asText)
+                .as("kubectl explain lists the allowed values").containsExactly("failTask", "failBatch");
     }
 
     /** A default the API server writes into the stored object must be the one the code assumes when the field is absent. */

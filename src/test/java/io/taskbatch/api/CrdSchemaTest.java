@@ -64,6 +64,7 @@ class CrdSchemaTest {
             no items                      | {tasks: {items: []}, run: {builtin: square}}                                          | spec.tasks.items: Invalid value: 0: should have at least 1 items
             numbers as items              | {tasks: {items: [1, 2]}, run: {builtin: square}}                                      | spec.tasks.items[0]: Invalid value: "integer": must be of type string
             configMap without key         | {tasks: {configMap: {name: words}}, run: {builtin: square}}                           | spec.tasks.configMap.key: Required value
+            unknown sourceErrors          | {tasks: {configMap: {name: words, key: w}, sourceErrors: skip}, run: {builtin: square}} | spec.tasks.sourceErrors: Unsupported value: "skip": supported values: "failTask", "failBatch"
             files without glob            | {tasks: {files: {claimName: data}}, run: {builtin: sha256}}                           | spec.tasks.files.glob: Required value
             empty command                 | {tasks: {items: ["1"]}, run: {command: []}}                                           | spec.run.command: Invalid value: 0: should have at least 1 items
             command as one string         | {tasks: {items: ["1"]}, run: {command: "sh -c date"}}                                 | spec.run.command: Invalid value: "string": must be of type array

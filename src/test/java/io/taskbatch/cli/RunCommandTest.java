@@ -2,12 +2,19 @@ package io.taskbatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.taskbatch.worker.TaskHandlers;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,6 +101,9 @@ class RunCommandTest {
                         "spec.retry.maxAttempts: must be >= 1"),
                 Arguments.of("backoff above its maximum", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {backoff: 5m, maxBackoff: 1m}\n",
                         "spec.retry.backoff: 5m is longer than maxBackoff 1m"),
+                Arguments.of("unknown sourceErrors", HEAD + "spec:\n  tasks:\n    items: [\"1\"]\n    sourceErrors: skip\n" + OK_RUN,
+                        "spec.tasks.sourceErrors: \"skip\" must be failTask (a line that cannot be read fails its task; the "
+                                + "default) or failBatch (it fails the batch)"),
                 Arguments.of("negative failure budget", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  failurePolicy: {maxFailedTasks: -1}\n",
                         "spec.failurePolicy.maxFailedTasks: must be >= 0"),
                 Arguments.of("replicas neither auto nor a number", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {replicas: many}\n",
@@ -225,6 +235,75 @@ class RunCommandTest {
         List<String> lines = Files.readAllLines(o.output());
         assertThat(lines).hasSize(3).allSatisfy(l -> assertThat(l).startsWith("{\"id\":"));
         assertThat(String.join("\n", lines)).contains("\"4 * 4 = 16\"", "\"5 * 5 = 25\"", "\"6 * 6 = 36\"");
+    }
+
+    /** A lines file beside the manifest: "1" to "1000", with lines 7 and 500 not UTF-8. */
+    private void thousandLinesTwoNotUtf8() throws Exception {
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        for (int line = 1; line <= 1000; line++) {
+            text.writeBytes(Integer.toString(line).getBytes(StandardCharsets.US_ASCII));
+            if (line == 7 || line == 500) text.write(0xff);
+            text.write('\n');
+        }
+        Files.write(dir.resolve("tasks.txt"), text.toByteArray());
+    }
+
+    private static final String LINES_FILE = HEAD + "spec:\n  tasks:\n    configMap: {name: inputs, key: tasks.txt}\n";
+
+    /**
+     * Issue 12: with {@code sourceErrors: failTask} (the default) the two bad lines are two failed tasks, named by
+     * their lines, and the batch succeeds within its failure budget; every id is in the results once.
+     */
+    @Test
+    void linesThatAreNotUtf8FailTheirTasksAndTheRestRuns() throws Exception {
+        thousandLinesTwoNotUtf8();
+        Outcome o = run(LINES_FILE + OK_RUN + "  failurePolicy: {maxFailedTasks: 5}\n");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.SUCCEEDED);
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> results = new ArrayList<>();
+        for (String line : Files.readAllLines(o.output())) results.add(json.readTree(line));
+        assertThat(results).extracting(r -> r.get("id").asLong()).as("every id exactly once")
+                .containsExactlyInAnyOrderElementsOf(LongStream.range(0, 1000).boxed().toList());
+        assertThat(results).filteredOn(r -> r.get("status").asText().equals("succeeded")).hasSize(998)
+                .allSatisfy(r -> assertThat(r.get("output").asText())
+                        .isEqualTo(r.get("input").asText() + " * " + r.get("input").asText() + " = "
+                                + (long) Math.pow(r.get("id").asLong() + 1, 2)));
+        List<JsonNode> failed = results.stream().filter(r -> r.get("status").asText().equals("failed"))
+                .sorted(Comparator.comparingLong(r -> r.get("id").asLong())).toList();
+        assertThat(failed).extracting(r -> r.get("id").asLong()).containsExactly(6L, 499L);
+        assertThat(failed).extracting(r -> r.get("error").asText()).containsExactly(
+                "line 7 of tasks.txt is not valid UTF-8 (byte 0xff at column 2), so its task never ran: fix the line, or set "
+                        + "spec.tasks.sourceErrors: failBatch to stop the batch at such a line",
+                "line 500 of tasks.txt is not valid UTF-8 (byte 0xff at column 4), so its task never ran: fix the line, or set "
+                        + "spec.tasks.sourceErrors: failBatch to stop the batch at such a line");
+        assertThat(failed).allSatisfy(r -> {
+            assertThat(r.get("input").isNull()).isTrue();
+            assertThat(r.get("attempts").asInt()).isZero();
+        });
+    }
+
+    /** Over its failure budget, the summary's first failures show the bad lines as tasks without input. */
+    @Test
+    void unreadableLinesOverTheFailureBudgetFailTheBatch() throws Exception {
+        thousandLinesTwoNotUtf8();
+        Outcome o = run(LINES_FILE + OK_RUN + "  failurePolicy: {maxFailedTasks: 1}\n");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.FAILED);
+        assertThat(o.err()).contains("2 tasks failed, more than maxFailedTasks=1")
+                .contains("  task 6 (no input, 0 attempts): line 7 of tasks.txt is not valid UTF-8 (byte 0xff at column 2)")
+                .contains("  task 499 (no input, 0 attempts): line 500 of tasks.txt is not valid UTF-8");
+        assertThat(Files.readAllLines(o.output())).as("every id once, as for any stopped batch").hasSize(1000);
+    }
+
+    /** With {@code sourceErrors: failBatch}, the first bad line fails the batch before any task runs, and is named. */
+    @Test
+    void withFailBatchALineThatIsNotUtf8FailsTheBatchNamingIt() throws Exception {
+        thousandLinesTwoNotUtf8();
+        Outcome o = run(LINES_FILE + "    sourceErrors: failBatch\n" + OK_RUN + "  failurePolicy: {maxFailedTasks: 5}\n");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.FAILED);
+        assertThat(o.err()).contains("FAILED").contains("reading tasks from ConfigMap inputs key tasks.txt failed: "
+                + "line 7 of tasks.txt is not valid UTF-8 (byte 0xff at column 2): fix the line, or set "
+                + "spec.tasks.sourceErrors: failTask to fail only its task");
+        assertThat(Files.exists(o.output()) ? Files.readString(o.output()) : "").as("no task ran").doesNotContain("succeeded");
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class MasterTest {
 
@@ -213,12 +214,129 @@ class MasterTest {
     @Test
     void aSourceThatCannotBeReadFailsTheBatchWithTheReason() throws Exception {
         CollectingSink sink = new CollectingSink();
-        LinesSource broken = new LinesSource("ConfigMap gone", () -> {
+        LinesSource broken = new LinesSource("ConfigMap gone", "tasks.txt", true, () -> {
             throw new java.io.IOException("disk on fire");
         });
         BatchOutcome outcome = master(0).run(broken, new EchoTwiceTransport(sink), sink);
         assertThat(outcome.succeeded()).isFalse();
         assertThat(outcome.reason()).contains("ConfigMap gone").contains("disk on fire");
+    }
+
+    /** ids 0 a, 1 (0xff in column 2), 2 b, 3 (0xfe in column 1), 4 c; blank lines have no id. */
+    private static final byte[] TWO_BAD_LINES = {'a', '\n', '\n', 'x', (byte) 0xff, '\n', 'b', '\n', (byte) 0xfe, '\n', 'c', '\n'};
+
+    private static LinesSource lines(byte[] text) {
+        return new LinesSource("file tasks.txt", "tasks.txt", true, () -> new java.io.ByteArrayInputStream(text));
+    }
+
+    /** A transport as {@link EchoTwiceTransport} that remembers which tasks were published. */
+    static class RecordingTransport extends EchoTwiceTransport {
+        final List<Long> published = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        RecordingTransport(CollectingSink sink) {
+            super(sink);
+        }
+
+        @Override
+        public void publish(TaskMessage task) {
+            published.add(task.id());
+            super.publish(task);
+        }
+    }
+
+    /**
+     * Issue 12, {@code sourceErrors: failTask}: a line that is not UTF-8 is a task in its place that fails without
+     * ever being published, counted as failed, stored by the thread that stores every result (never the publisher's).
+     */
+    @Test
+    void anUnreadableLineIsAFailedTaskTheMasterWritesWithoutPublishingIt() throws Exception {
+        List<String> writers = java.util.Collections.synchronizedList(new ArrayList<>());
+        CollectingSink sink = new CollectingSink() {
+            @Override
+            public void write(ResultMessage result) {
+                writers.add(Thread.currentThread().getName());
+                super.write(result);
+            }
+        };
+        RecordingTransport transport = new RecordingTransport(sink);
+
+        BatchOutcome outcome = master(2).run(lines(TWO_BAD_LINES), transport, sink);
+
+        assertThat(outcome.succeeded()).as("2 failed tasks are within maxFailedTasks=2").isTrue();
+        assertThat(transport.published).containsExactly(0L, 2L, 4L);
+        List<ResultMessage> results = sink.byId();
+        assertThat(results).extracting(ResultMessage::id).as("every id exactly once").containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(results).extracting(ResultMessage::status).containsExactly(ResultMessage.Status.SUCCEEDED,
+                ResultMessage.Status.FAILED, ResultMessage.Status.SUCCEEDED, ResultMessage.Status.FAILED, ResultMessage.Status.SUCCEEDED);
+        assertThat(results.get(1)).extracting(ResultMessage::input, ResultMessage::attempts, ResultMessage::worker)
+                .containsExactly(null, 0, null);
+        assertThat(results.get(1).error()).startsWith("line 3 of tasks.txt is not valid UTF-8 (byte 0xff at column 2)");
+        assertThat(results.get(3).error()).startsWith("line 5 of tasks.txt is not valid UTF-8 (byte 0xfe at column 1)");
+        Progress p = outcome.progress();
+        assertThat(List.of(p.total(), p.succeeded(), p.failed(), p.retried(), p.cancelled())).containsExactly(5L, 3L, 2L, 0L, 0L);
+        assertThat(p.firstFailures()).extracting(ResultMessage::id).containsExactly(1L, 3L);
+        assertThat(writers).as("only the collecting thread writes the sink").containsOnly(Thread.currentThread().getName());
+    }
+
+    /** An unreadable line counts against the failure policy like any failure; one the batch never reached still fails. */
+    @Test
+    @Timeout(30)
+    void unreadableLinesCountAgainstTheFailurePolicy() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        // task 0 fails at once; publishing task 2 waits until the batch stops, so the publisher never reaches task 3
+        EchoTwiceTransport transport = new EchoTwiceTransport(sink) {
+            @Override
+            public void publish(TaskMessage task) {
+                if (task.id() == 0) {
+                    results.add(ResultMessage.failed(task, "broke", 0, "w"));
+                    return;
+                }
+                try {
+                    Thread.sleep(60_000);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException("stopped");
+                }
+            }
+        };
+
+        BatchOutcome outcome = master(1).run(lines(TWO_BAD_LINES), transport, sink);
+
+        assertThat(outcome.succeeded()).isFalse();
+        assertThat(outcome.reason()).isEqualTo("2 tasks failed, more than maxFailedTasks=1; the batch stopped");
+        List<ResultMessage> results = sink.byId();
+        assertThat(results).extracting(ResultMessage::id).as("every id exactly once").containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(results).extracting(ResultMessage::status).containsExactly(ResultMessage.Status.FAILED,
+                ResultMessage.Status.FAILED, ResultMessage.Status.CANCELLED, ResultMessage.Status.FAILED, ResultMessage.Status.CANCELLED);
+        assertThat(results.get(3).error()).as("its own reason, not the batch's")
+                .startsWith("line 5 of tasks.txt is not valid UTF-8");
+        assertThat(results.get(4).input()).isEqualTo("c");
+    }
+
+    /**
+     * A restarted master counts an unreadable line its predecessor stored once, and does not lose one whose result
+     * was not stored yet although the checkpoint had passed it (the publisher runs ahead of the results).
+     */
+    @Test
+    @Timeout(30) // losing a task would make the batch wait for it for ever
+    void aResumedMasterCountsAnUnreadableLineOnceAndLosesNone() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        RecordingTransport transport = new RecordingTransport(sink);
+        // tasks 0 to 3 were confirmed: task 2 is still in the queue, and its result comes in now
+        transport.results.add(ResultMessage.succeeded(TaskMessage.first(2, "b"), "B", 0, "w"));
+        List<ResultMessage> stored = List.of(ResultMessage.succeeded(TaskMessage.first(0, "a"), "A", 0, "w"),
+                ResultMessage.unreadable(1, "line 3 of tasks.txt is not valid UTF-8 (byte 0xff at column 2)"));
+        Master master = master(5);
+        master.resume(stored, 4);
+
+        BatchOutcome outcome = master.run(lines(TWO_BAD_LINES), transport, sink);
+
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(transport.published).as("only what the checkpoint had not passed").containsExactly(4L);
+        assertThat(sink.byId()).extracting(ResultMessage::id).as("what the first master had not stored, once")
+                .containsExactly(2L, 3L, 4L);
+        assertThat(sink.byId().get(1).status()).isEqualTo(ResultMessage.Status.FAILED);
+        Progress p = outcome.progress();
+        assertThat(List.of(p.total(), p.published(), p.succeeded(), p.failed())).containsExactly(5L, 5L, 3L, 2L);
     }
 
     @Test
