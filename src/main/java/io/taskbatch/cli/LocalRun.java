@@ -25,7 +25,13 @@ public final class LocalRun {
     public static BatchOutcome execute(BatchPlan plan, TaskSource source, TaskExecutor executor, int slots,
                                        ResultSink sink, ProgressListener listener, Duration progressInterval)
             throws IOException, InterruptedException {
-        return execute(plan, source, executor, slots, sink, listener, progressInterval, Duration.ofMillis(200));
+        return execute(plan, source, executor, slots, sink, listener, progressInterval, Duration.ofMillis(200), master -> { });
+    }
+
+    /** What to do with the master before it runs (a redrive carries the previous results over). */
+    @FunctionalInterface
+    interface BeforeRun {
+        void accept(Master master) throws IOException;
     }
 
     /**
@@ -35,12 +41,13 @@ public final class LocalRun {
      */
     public static BatchOutcome execute(BatchPlan plan, TaskSource source, TaskExecutor executor, int slots,
                                        ResultSink sink, ProgressListener listener, Duration progressInterval,
-                                       Duration grace) throws IOException, InterruptedException {
+                                       Duration grace, BeforeRun beforeRun) throws IOException, InterruptedException {
         try (InMemoryBroker broker = new InMemoryBroker(QUEUE_CAPACITY, plan.retry().maxAttempts(), plan.retry()::delayAfter);
              Worker worker = new Worker(new Worker.Settings(plan.id(), "local", slots, plan.retry(), plan.taskTimeout()),
                      executor, broker)) {
             worker.start();
             Master master = new Master(new Master.Settings(plan.id(), plan.maxFailedTasks(), progressInterval, listener));
+            beforeRun.accept(master);
             CountDownLatch ended = new CountDownLatch(1);
             Thread onExit = Thread.ofPlatform().name("taskbatch-shutdown").unstarted(() -> {
                 try {

@@ -12,11 +12,17 @@ import io.taskbatch.queue.amqp.BrokerWait;
 import io.taskbatch.worker.TaskExecutor;
 import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
+import io.taskbatch.api.RedriveSpec;
+import java.io.BufferedReader;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,6 +75,15 @@ public class RunCommand implements Callable<Integer> {
             description = "With --broker: worker processes to start and keep alive (default ${DEFAULT-VALUE}).")
     int workerProcesses;
 
+    @Option(names = "--redrive", paramLabel = "RESULTS",
+            description = "Run again only the tasks whose results in this file (an earlier run's) are of the kinds --select "
+                    + "names; the other results are written first, as they were, and counted. RESULTS may be the --output file.")
+    Path redrive;
+
+    @Option(names = "--select", paramLabel = "KIND", split = ",", defaultValue = "failed,dead,cancelled",
+            description = "With --redrive: which results run again: failed, dead, cancelled (default all three).")
+    List<String> select;
+
     @Mixin
     BrokerOptions broker = new BrokerOptions();
 
@@ -95,8 +110,23 @@ public class RunCommand implements Callable<Integer> {
             err.println("--worker-processes: must be at least 1, was " + workerProcesses);
             return ExitCodes.INVALID;
         }
+        if (!RedriveSpec.KINDS.containsAll(select)) {
+            err.println("--select: give some of " + String.join(", ", RedriveSpec.KINDS) + ", was " + String.join(",", select));
+            return ExitCodes.INVALID;
+        }
+        if (broker.given() && redrive != null) {
+            err.println("--redrive runs on this machine's in-memory queues: drop --broker (on a cluster: taskbatch redrive)");
+            return ExitCodes.INVALID;
+        }
         BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
+        Path previous;
+        try {
+            previous = previousResults();
+        } catch (IOException e) {
+            err.println("--redrive: cannot read " + redrive + ": " + e.getMessage());
+            return ExitCodes.INVALID;
+        }
         BatchPlan plan = batch.plan();
         Duration interval = mode == ProgressPrinter.Mode.BAR ? Duration.ofMillis(200) : Duration.ofSeconds(1);
         if (broker.given()) return runOnBroker(batch, mode, interval, err);
@@ -115,9 +145,34 @@ public class RunCommand implements Callable<Integer> {
         BatchOutcome outcome;
         try (ResultSink sink = new JsonLinesSink(out, output != null);
              TaskExecutor executor = batch.executor(handlers, slots)) {
-            outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval, Duration.ofSeconds(graceSeconds));
+            outcome = LocalRun.execute(plan, source, executor, slots, sink, printer, interval, Duration.ofSeconds(graceSeconds),
+                    master -> carryOver(previous, sink, master));
+        } finally {
+            if (previous != null && !previous.equals(redrive)) Files.deleteIfExists(previous);
         }
         return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
+    }
+
+    /**
+     * The results a redrive starts from: {@code --redrive}'s file, or a copy of it when it is also the output (which is
+     * written from its start); null without {@code --redrive}.
+     */
+    private Path previousResults() throws IOException {
+        if (redrive == null) return null;
+        if (output == null || !Files.exists(output) || !Files.isSameFile(output, redrive)) {
+            if (!Files.isReadable(redrive)) throw new IOException("no such readable file");
+            return redrive;
+        }
+        Path copy = Files.createTempFile(output.toAbsolutePath().getParent(), "." + output.getFileName(), ".previous");
+        return Files.copy(redrive, copy, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** With --redrive: the previous results that do not run again are stored first and counted by the master. */
+    private void carryOver(Path previous, ResultSink sink, Master master) throws IOException {
+        if (previous == null) return;
+        try (BufferedReader in = Files.newBufferedReader(previous, StandardCharsets.UTF_8)) {
+            Round.of(1, select).carryOver(in, redrive.toString(), sink, master);
+        }
     }
 
     /** The master here, the workers as child processes, RabbitMQ between them. */

@@ -94,13 +94,7 @@ public final class MasterState {
             for (String line; (line = in.readLine()) != null; ) {
                 lineNo++;
                 if (line.isBlank()) continue;
-                ResultMessage r;
-                try {
-                    r = JSON.readValue(line, ResultMessage.class);
-                } catch (IOException e) {
-                    throw new IOException("line " + lineNo + " of the previous round's results is not a result: " + e.getMessage(), e);
-                }
-                if (!round.runsAgain(r)) w.write(line + "\n");
+                if (!round.runsAgain(Round.parse(line, lineNo, "the previous round's results"))) w.write(line + "\n");
             }
             w.flush();
             out.force(true);

@@ -1,6 +1,10 @@
 package io.taskbatch.master;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.taskbatch.queue.ResultMessage;
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -35,6 +39,7 @@ public record Round(int number, Set<Kind> select) {
     }
 
     public static final Round FIRST = new Round(0, Set.of());
+    private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public Round {
         select = Set.copyOf(select);
@@ -50,6 +55,37 @@ public record Round(int number, Set<Kind> select) {
     public boolean runsAgain(ResultMessage previous) {
         Kind kind = Kind.of(previous);
         return kind != null && select.contains(kind);
+    }
+
+    /**
+     * Carries the previous results whose tasks do not run again into this round: each is stored in {@code sink} and
+     * counted by {@code master} (call before {@link Master#run}, which then publishes only the other tasks).
+     *
+     * @return how many results were carried over
+     */
+    public long carryOver(BufferedReader previous, String what, ResultSink sink, Master master) throws IOException {
+        long kept = 0;
+        long lineNo = 0;
+        for (String line; (line = previous.readLine()) != null; ) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            ResultMessage r = parse(line, lineNo, what);
+            if (runsAgain(r)) continue;
+            sink.write(r);
+            master.resume(List.of(r), 0);
+            kept++;
+        }
+        sink.flush();
+        return kept;
+    }
+
+    /** One line of previous results, or an error that names it. */
+    static ResultMessage parse(String line, long lineNo, String what) throws IOException {
+        try {
+            return JSON.readValue(line, ResultMessage.class);
+        } catch (IOException e) {
+            throw new IOException("line " + lineNo + " of " + what + " is not a result: " + e.getMessage(), e);
+        }
     }
 
     /** The key of this round's checkpoint: a batch's own, with the round for each redrive. */

@@ -140,6 +140,55 @@ class RunCommandTest {
         assertThat(o.output()).as("nothing ran, so no results file").doesNotExist();
     }
 
+    /**
+     * The local twin of {@code taskbatch redrive}: after fixing the cause, {@code --redrive} runs again only the failed
+     * tasks of an earlier run, with their ids, writing into the same file: the kept results first, as they were, then
+     * the new ones; every id once, the counts the whole batch's.
+     */
+    @Test
+    void redriveRunsAgainOnlyTheFailedTasksAndRewritesTheResultsInPlace() throws Exception {
+        String yaml = HEAD + """
+                spec:
+                  tasks:
+                    items: ["1", "bad", "3", "bad", "5"]
+                  run:
+                    command: ["sh", "-c", "case $TASK_INPUT in bad) [ \\"$FIXED\\" = 1 ] || exit 3;; esac; echo \\"$TASK_INPUT $FIXED\\""]
+                  retry: {maxAttempts: 1}
+                  failurePolicy: {maxFailedTasks: 10}
+                  workers: {env: {FIXED: "0"}}
+                """;
+        Outcome first = run(yaml);
+        assertThat(first.exit()).as(first.err()).isZero();
+        List<String> before = Files.readAllLines(first.output());
+        assertThat(before).hasSize(5).filteredOn(l -> l.contains("\"status\":\"failed\"")).hasSize(2);
+
+        Files.writeString(dir.resolve("batch.yaml"), yaml.replace("FIXED: \"0\"", "FIXED: \"1\""));
+        RunCommand command = new RunCommand();
+        command.handlers = TaskHandlers.standard();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(command);
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(dir.resolve("batch.yaml").toString(), "--redrive", first.output().toString(),
+                "--output", first.output().toString(), "--select", "failed", "--progress", "plain");
+        assertThat(exit).as(err.toString()).isZero();
+        List<String> after = Files.readAllLines(first.output());
+        assertThat(after).hasSize(5);
+        assertThat(after.subList(0, 3)).as("the kept results first, as they were")
+                .containsExactlyElementsOf(before.stream().filter(l -> l.contains("\"status\":\"succeeded\"")).toList());
+        assertThat(after.subList(3, 5)).allSatisfy(l -> assertThat(l).contains("\"input\":\"bad\"", "\"status\":\"succeeded\"",
+                "\"output\":\"bad 1\""));
+        assertThat(after).extracting(l -> l.replaceAll("^\\{\"id\":(\\d+),.*", "$1")).containsExactlyInAnyOrder("0", "1", "2", "3", "4");
+        assertThat(err.toString()).contains("5/5 done, 5 succeeded, 0 failed");
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("no copy of the previous results left")
+                    .noneMatch(n -> n.endsWith(".previous"));
+        }
+
+        Outcome onBroker = run(yaml, "--redrive", first.output().toString(), "--broker", "amqp://127.0.0.1:1");
+        assertThat(onBroker.exit()).isEqualTo(ExitCodes.INVALID);
+        assertThat(onBroker.err()).contains("--redrive runs on this machine's in-memory queues");
+    }
+
     @Test
     void allViolationsAreReportedAtOnce() throws Exception {
         Outcome o = run(HEAD + "spec:\n  tasks:\n    range: {from: 1, to: 3, step: 0}\n  run:\n    builtin: nope\n"

@@ -68,7 +68,7 @@ class OwnedStatusFieldsTest {
     static TaskBatchStatus filled() {
         TaskBatchStatus s = new TaskBatchStatus();
         s.setPhase("x"); s.setConditions(List.of()); s.setMessage("x"); s.setOutcome("x"); s.setOutcomeReason("x");
-        s.setTotal(1L); s.setPublished(1L); s.setSucceeded(1L); s.setFailed(1L); s.setRetried(1L); s.setDead(1L);
+        s.setTotal(1L); s.setPublished(1L); s.setSucceeded(1L); s.setFailed(1L); s.setRetried(1L); s.setDead(1L); s.setCancelled(1L); s.setRound(1);
         s.setDone("x"); s.setDesiredWorkers(1); s.setReadyWorkers(1); s.setWorkers("x"); s.setStartTime("x");
         s.setCompletionTime("x"); s.setRate("x"); s.setEta("x"); s.setResults("x"); s.setFailedTasks(List.of()); s.setObservedGeneration(1L);
         return s;
