@@ -82,12 +82,15 @@ StatefulSet's pods carry a controller-revision-hash label of its name plus 11 ch
 {{- end }}
 
 {{/*
-The broker Secret in the release namespace (key uri): broker.existingSecret, else the one this
-chart writes for the bundled RabbitMQ.
+The broker Secret in the release namespace (key uri): broker.existingSecret, else for the bundled
+RabbitMQ rabbitmq.auth.existingSecret (the user's, holding the password and the URI), else the one
+this chart writes.
 */}}
 {{- define "taskbatch.brokerSecret.source" -}}
 {{- if .Values.broker.existingSecret }}
 {{- .Values.broker.existingSecret }}
+{{- else if and .Values.rabbitmq.enabled .Values.rabbitmq.auth.existingSecret }}
+{{- .Values.rabbitmq.auth.existingSecret }}
 {{- else }}
 {{- printf "%s-broker" (include "taskbatch.fullname" . | trunc 56 | trimSuffix "-") }}
 {{- end }}
@@ -112,6 +115,52 @@ Exactly one broker: a bundled RabbitMQ or an existing Secret. Fails the render o
 {{- if not (or .Values.rabbitmq.enabled .Values.broker.existingSecret) }}
 {{- fail "no broker: set broker.existingSecret (a Secret with key uri) or rabbitmq.enabled=true" }}
 {{- end }}
+{{- if and .Values.rabbitmq.enabled .Values.rabbitmq.auth.password .Values.rabbitmq.auth.existingSecret }}
+{{- fail "rabbitmq.auth.password and rabbitmq.auth.existingSecret both give the RabbitMQ password: set only one" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the master and worker pods the operator creates (io.taskbatch.operator.BatchLabels), as
+the matchLabels and matchExpressions of a label selector; component: master, worker or both.
+*/}}
+{{- define "taskbatch.batchPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/managed-by: taskbatch-operator
+{{- if eq .component "both" }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [master, worker]
+{{- else }}
+  app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{/*
+Namespaces that get the egress policies of batch pods: the release namespace, watchNamespaces and
+networkPolicy.batchNamespaces, once each, as a JSON list.
+*/}}
+{{- define "taskbatch.networkPolicy.batchNamespaces" -}}
+{{- concat (list .Release.Namespace) (default (list) .Values.watchNamespaces) (default (list) .Values.networkPolicy.batchNamespaces) | uniq | toJson }}
+{{- end }}
+
+{{/*
+Where Prometheus runs (networkPolicy.monitoring), as one NetworkPolicyPeer.
+*/}}
+{{- define "taskbatch.networkPolicy.monitoringPeer" -}}
+- namespaceSelector:
+    {{- with .Values.networkPolicy.monitoring.namespaceLabels }}
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+    {{- else }} {}
+    {{- end }}
+  podSelector:
+    {{- with .Values.networkPolicy.monitoring.podLabels }}
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+    {{- else }} {}
+    {{- end }}
 {{- end }}
 
 {{/*

@@ -91,7 +91,7 @@ class HelmChartTest {
     // ---- the value sets every structural check runs on ----
 
     static Stream<String> valueSets() {
-        return Stream.of("default", "existing-broker.yaml", "metrics.yaml", "monitoring.yaml", "namespaces-image.yaml");
+        return Stream.of("default", "existing-broker.yaml", "metrics.yaml", "monitoring.yaml", "namespaces-image.yaml", "gitops.yaml");
     }
 
     static Render valueSet(String name) {
