@@ -103,11 +103,12 @@ diagnose() {
   echo
   echo "==> diagnostics"
   kubectl get tb,jobs,pods -A -o wide || true
-  echo "--- operator log"
-  local deploy
-  for deploy in $(kubectl -n "$operator_ns" get deployments -o name 2>/dev/null); do
-    echo "--- $deploy"
-    kubectl -n "$operator_ns" logs "$deploy" --all-containers --tail=300 || true
+  echo "--- operator logs (every replica; the Lease names the leader)"
+  kubectl -n "$operator_ns" get leases || true
+  local pod
+  for pod in $(kubectl -n "$operator_ns" get pods -l app.kubernetes.io/component=operator -o name 2>/dev/null); do
+    echo "--- $pod"
+    kubectl -n "$operator_ns" logs "$pod" --all-containers --tail=300 || true
   done
   if [ -n "$current_batch" ]; then
     echo "--- batch $current_batch"

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.OperatorException;
 import io.taskbatch.cluster.ApiErrors;
+import io.taskbatch.operator.OperatorLeaderElection;
 import io.quarkus.runtime.Quarkus;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Spec;
         description = {"Reconcile TaskBatches: start each batch's master and worker Jobs, size the workers to the",
                 "cluster, and keep the status true. Settings come from taskbatch.operator.* properties or",
                 "TASKBATCH_OPERATOR_* variables; the watched namespaces from",
-                "QUARKUS_OPERATOR_SDK_CONTROLLERS_TASKBATCH_NAMESPACES (default: all)."})
+                "QUARKUS_OPERATOR_SDK_CONTROLLERS_TASKBATCH_NAMESPACES (default: all). In a pod (POD_NAMESPACE set)",
+                "the replicas elect a leader through a Lease; only the leader reconciles."})
 public class OperatorCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(OperatorCommand.class);
 
@@ -30,6 +32,9 @@ public class OperatorCommand implements Callable<Integer> {
     @Inject
     KubernetesClient client;
 
+    @Inject
+    OperatorLeaderElection leaderElection;
+
     @Spec
     CommandSpec spec;
 
@@ -37,15 +42,21 @@ public class OperatorCommand implements Callable<Integer> {
     public Integer call() {
         readiness.serve("operator", () -> operator.getRuntimeInfo().isStarted()
                 && operator.getRuntimeInfo().allEventSourcesAreHealthy(), "the operator's informers are not all running");
+        String invalid = leaderElection.invalid();
+        if (invalid != null) {
+            spec.commandLine().getErr().println("cannot start the operator: " + invalid);
+            return ExitCodes.INVALID;
+        }
         try {
             operator.start();
         } catch (OperatorException e) {
             spec.commandLine().getErr().println("cannot start the operator: " + whyNot(e));
             return ExitCodes.UNAVAILABLE;
         }
-        LOG.info("taskbatch operator started");
+        LOG.info("taskbatch operator started; " + leaderElection.describe());
         Quarkus.waitForExit();
-        return ExitCodes.SUCCEEDED;
+        // a leader that lost its Lease exits so that it stops reconciling; its pod restarts and stands by
+        return leaderElection.lost() ? ExitCodes.UNAVAILABLE : ExitCodes.SUCCEEDED;
     }
 
     /** One line: what the API server said, or that it could not be reached and what to do. */

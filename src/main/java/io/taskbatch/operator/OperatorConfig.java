@@ -57,4 +57,40 @@ public interface OperatorConfig {
 
     /** Service account of the worker pods unless a batch names one; empty: the namespace's default. */
     Optional<String> workerServiceAccount();
+
+    /** Several replicas, one reconciling: who holds the Lease. */
+    LeaderElection leaderElection();
+
+    /**
+     * Leader election through a {@code coordination.k8s.io} Lease ({@code TASKBATCH_OPERATOR_LEADER_ELECTION_*}). On
+     * only when the Lease's namespace is known: the pod's ({@code POD_NAMESPACE}, from the downward API) or set here.
+     * Without one (a laptop, {@code taskbatch operator} against a kubeconfig) the operator reconciles alone, as before.
+     */
+    interface LeaderElection {
+        /** false: never elect, even in a pod (then run one replica only). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Name of the Lease; the operator's Role grants get, update and patch on this name only. */
+        @WithDefault("taskbatch-operator")
+        String leaseName();
+
+        /** Namespace of the Lease: the operator's own (application.properties: {@code ${POD_NAMESPACE:}}). */
+        Optional<String> leaseNamespace();
+
+        /** Who holds the Lease: the pod's name ({@code ${POD_NAME:}}); else HOSTNAME, else a random id. */
+        Optional<String> identity();
+
+        /** A leader that has not renewed for this long is replaced: the longest a killed leader's batches wait. */
+        @WithDefault("15s")
+        Duration leaseDuration();
+
+        /** The leader gives up (and exits, to stand by again) when it could not renew for this long. */
+        @WithDefault("10s")
+        Duration renewDeadline();
+
+        /** How often the leader renews and the others try to acquire. */
+        @WithDefault("2s")
+        Duration retryPeriod();
+    }
 }

@@ -631,8 +631,41 @@ class OperatorFlowIT {
         }
         masterGrants.removeAll(masterNeeded);
         masterGrants.forEach(g -> unneeded.add("the master Role " + g));
+        // the operator's Lease Role: a verb is needed when a request needed it, or when JOSDK's start check (a
+        // SelfSubjectRulesReview, which it made) would no longer find it and refuse to start
+        assertThat(apiServer.audit(e -> e.username().equals(OPERATOR_USER) && e.resource().equals("selfsubjectrulesreviews")
+                && e.allowed())).as("JOSDK checked its Lease rights").isNotEmpty();
+        assertThat(apiServer.audit(e -> e.username().equals(OPERATOR_USER) && e.resource().equals("leases")
+                && e.verb().equals("patch") && e.allowed())).as("the leader renewed its Lease").isNotEmpty();
+        List<PolicyRule> leaseRules = policy.rulesOf("Role", ApiServerResource.OPERATOR_NAMESPACE, OPERATOR).orElseThrow();
+        Authorizer.UserInfo operatorUser = Authorizer.UserInfo.serviceAccount(ApiServerResource.OPERATOR_NAMESPACE, OPERATOR);
+        assertThat(josdkMayElect(policy, operatorUser)).as("JOSDK's check passes under the Roles as they are").isTrue();
+        for (int i = 0; i < leaseRules.size(); i++) {
+            for (String verb : leaseRules.get(i).getVerbs()) {
+                var without = policy.withoutVerb("Role", ApiServerResource.OPERATOR_NAMESPACE, OPERATOR, i, verb);
+                if (apiServer.refusedUnder(without).isEmpty() && josdkMayElect(without, operatorUser)) {
+                    unneeded.add("Role " + OPERATOR + " " + describe(leaseRules.get(i), verb));
+                }
+            }
+        }
         assertThat(refused).as("requests the API server refused").isEmpty();
         assertThat(unneeded).as("verbs no request of the flows needed: drop them, or add the flow that needs them").isEmpty();
+    }
+
+    /**
+     * JOSDK's LeaderElectionManager.checkLeaseAccess: the rules review of the Lease's namespace must grant get, create
+     * and update on leases (by any name, or by the Lease's); else the operator does not start.
+     */
+    static boolean josdkMayElect(Authorizer.Policy policy, Authorizer.UserInfo user) {
+        var review = ApiServer.rulesReview(policy, user, ApiServerResource.OPERATOR_NAMESPACE);
+        Set<String> verbs = new HashSet<>();
+        for (var rule : review.getResourceRules()) {
+            boolean group = rule.getApiGroups().contains("coordination.k8s.io") || rule.getApiGroups().contains("*");
+            boolean resource = rule.getResources().contains("leases") || rule.getResources().contains("*");
+            boolean name = rule.getResourceNames().isEmpty() || rule.getResourceNames().contains(OPERATOR);
+            if (group && resource && name) verbs.addAll(rule.getVerbs());
+        }
+        return verbs.contains("*") || verbs.containsAll(List.of("get", "create", "update"));
     }
 
     static String describe(PolicyRule rule, String verb) {

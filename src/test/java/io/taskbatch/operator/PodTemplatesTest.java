@@ -42,6 +42,7 @@ class PodTemplatesTest {
         @Override public Duration queueCleanupTimeout() { return Duration.ofMinutes(10); }
         @Override public Duration metricsLinger() { return Duration.ofSeconds(20); }
         @Override public Optional<String> workerServiceAccount() { return Optional.empty(); }
+        @Override public LeaderElection leaderElection() { throw new UnsupportedOperationException("not the pods' concern"); }
     };
 
     /** Every example, as the API server would hand it to the operator; and squares with its results on a claim. */

@@ -21,7 +21,11 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.taskbatch.packaging.ChartRenderer.HelmFailure;
 import io.taskbatch.packaging.ChartRenderer.Render;
@@ -147,8 +151,10 @@ class HelmChartTest {
     void defaultValuesInstallTheOperatorWithTheContractsSettings() throws IOException {
         Rendered r = render(Render.of(CHART));
         Deployment deployment = r.one(Deployment.class, "taskbatch");
-        assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
-        assertThat(deployment.getSpec().getStrategy().getType()).isEqualTo("Recreate");
+        assertThat(deployment.getSpec().getReplicas()).as("two replicas, one leader").isEqualTo(2);
+        assertThat(deployment.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+        assertThat(deployment.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable()).isEqualTo(new IntOrString(0));
+        assertThat(deployment.getSpec().getStrategy().getRollingUpdate().getMaxSurge()).isEqualTo(new IntOrString(1));
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
         assertThat(pod.getServiceAccountName()).isEqualTo(r.one(ServiceAccount.class, "taskbatch").getMetadata().getName());
         Container operator = single(pod.getContainers());
@@ -156,6 +162,9 @@ class HelmChartTest {
         assertThat(operator.getArgs()).containsExactly("operator");
         assertThat(env(operator)).isEqualTo(Map.of(
                 "TASKBATCH_HTTP_PORT", "8080",
+                "POD_NAMESPACE", "fieldRef metadata.namespace",
+                "POD_NAME", "fieldRef metadata.name",
+                "TASKBATCH_OPERATOR_LEADER_ELECTION_LEASE_NAME", "taskbatch",
                 "TASKBATCH_OPERATOR_IMAGE", "ghcr.io/taskbatch/taskbatch:0.1.0",
                 "TASKBATCH_OPERATOR_IMAGE_PULL_POLICY", "IfNotPresent",
                 "TASKBATCH_OPERATOR_BROKER_SECRET", "taskbatch-broker",
@@ -190,6 +199,33 @@ class HelmChartTest {
             assertThat(s.getName()).isEqualTo("taskbatch");
             assertThat(s.getNamespace()).isEqualTo(RELEASE_NS);
         });
+        RoleBinding lease = r.one(RoleBinding.class, "taskbatch", RELEASE_NS);
+        assertThat(lease.getRoleRef().getKind()).isEqualTo("Role");
+        assertThat(lease.getRoleRef().getName()).isEqualTo(r.one(Role.class, "taskbatch", RELEASE_NS).getMetadata().getName());
+        assertThat(lease.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName()).isEqualTo("taskbatch");
+            assertThat(s.getNamespace()).isEqualTo(RELEASE_NS);
+        });
+    }
+
+    /** With more than one replica a PodDisruptionBudget keeps one up; off with one replica, or when asked. */
+    @Test
+    void aPodDisruptionBudgetKeepsOneReplicaUp() throws IOException {
+        Rendered r = render(Render.of(CHART));
+        PodDisruptionBudget pdb = r.one(PodDisruptionBudget.class, "taskbatch");
+        assertThat(pdb.getMetadata().getNamespace()).isEqualTo(RELEASE_NS);
+        assertThat(pdb.getSpec().getMinAvailable()).isEqualTo(new IntOrString(1));
+        assertThat(pdb.getSpec().getMaxUnavailable()).isNull();
+        Deployment deployment = r.one(Deployment.class, "taskbatch");
+        assertThat(pdb.getSpec().getSelector()).as("selects the operator's pods").isEqualTo(deployment.getSpec().getSelector());
+        assertThat(deployment.getSpec().getTemplate().getMetadata().getLabels())
+                .containsAllEntriesOf(pdb.getSpec().getSelector().getMatchLabels());
+        assertThat(render(Render.of(CHART).set("replicaCount", "1")).all(PodDisruptionBudget.class))
+                .as("one replica: a budget of one would block every drain").isEmpty();
+        assertThat(render(Render.of(CHART).set("podDisruptionBudget.enabled", "false")).all(PodDisruptionBudget.class)).isEmpty();
+        assertThat(render(Render.of(CHART).set("replicaCount", "3")).one(Deployment.class, "taskbatch").getSpec().getReplicas())
+                .isEqualTo(3);
     }
 
     @Test
@@ -263,6 +299,42 @@ class HelmChartTest {
         assertThat(manifests).as("k8s/operator/10-rbac.yaml has the ClusterRole").isNotNull();
         assertThat(grants(role.getRules())).isEqualTo(grants(manifests.getRules()));
         ManifestsTest.assertEachRuleCommented(Files.readAllLines(CHART.resolve("templates/rbac.yaml")), "templates/rbac.yaml");
+    }
+
+    /**
+     * The chart's Lease Role grants what k8s/operator's does (OperatorFlowIT proves that one), each on the Lease the
+     * operator is told to use: the chart's names it TASKBATCH_OPERATOR_LEADER_ELECTION_LEASE_NAME, k8s/operator's
+     * the operator's default.
+     */
+    @Test
+    void theLeaseRoleGrantsWhatTheManifestsRoleGrantsOnTheOperatorsLease() throws Exception {
+        Rendered r = render(Render.of(CHART));
+        Role chart = r.one(Role.class, "taskbatch", RELEASE_NS);
+        String chartLease = env(single(r.one(Deployment.class, "taskbatch").getSpec().getTemplate().getSpec().getContainers()))
+                .get("TASKBATCH_OPERATOR_LEADER_ELECTION_LEASE_NAME");
+        Role manifests = null;
+        for (JsonNode doc : YAML.readValues(YAML.createParser(Path.of("k8s/operator/10-rbac.yaml").toFile()), JsonNode.class).readAll()) {
+            if ("Role".equals(doc.path("kind").asText())) manifests = KUBE.convertValue(doc, Role.class);
+        }
+        assertThat(manifests).as("k8s/operator/10-rbac.yaml has the Lease Role").isNotNull();
+        String defaultLease = io.taskbatch.operator.OperatorConfig.LeaderElection.class.getMethod("leaseName")
+                .getAnnotation(io.smallrye.config.WithDefault.class).value();
+        assertThat(leaseGrants(chart.getRules(), chartLease)).isEqualTo(leaseGrants(manifests.getRules(), defaultLease))
+                .containsExactly("coordination.k8s.io/leases create", "coordination.k8s.io/leases get LEASE",
+                        "coordination.k8s.io/leases patch LEASE", "coordination.k8s.io/leases update LEASE");
+    }
+
+    /** Each verb a Role grants, with LEASE for a grant limited to {@code lease} (any other name fails). */
+    static List<String> leaseGrants(List<PolicyRule> rules, String lease) {
+        List<String> out = new ArrayList<>();
+        for (PolicyRule rule : rules) {
+            List<String> names = rule.getResourceNames() == null ? List.of() : rule.getResourceNames();
+            assertThat(names).as("limited to the operator's Lease, %s, if at all", lease).allMatch(lease::equals);
+            for (String group : rule.getApiGroups())
+                for (String resource : rule.getResources())
+                    for (String verb : rule.getVerbs()) out.add(group + "/" + resource + " " + verb + (names.isEmpty() ? "" : " LEASE"));
+        }
+        return out.stream().sorted().toList();
     }
 
     /** (API group/resource) to its verbs, each pair granted by one rule only. */
@@ -399,8 +471,10 @@ class HelmChartTest {
     void theSchemaRejectsWrongTypesAndValues() {
         assertThatThrownBy(() -> helm.template(Render.of(CHART).set("replicaCount", "two")))
                 .isInstanceOf(HelmFailure.class).hasMessageContaining("'/replicaCount': got string, want integer");
-        assertThatThrownBy(() -> helm.template(Render.of(CHART).set("replicaCount", "2")))
-                .as("no leader election: never two operators").isInstanceOf(HelmFailure.class).hasMessageContaining("/replicaCount");
+        assertThatThrownBy(() -> helm.template(Render.of(CHART).set("replicaCount", "-1")))
+                .isInstanceOf(HelmFailure.class).hasMessageContaining("/replicaCount");
+        assertThatThrownBy(() -> helm.template(Render.of(CHART).set("podDisruptionBudget.enabled", "maybe")))
+                .isInstanceOf(HelmFailure.class).hasMessageContaining("/podDisruptionBudget/enabled");
         assertThatThrownBy(() -> helm.template(Render.of(CHART).set("image.pullPolicy", "Sometimes")))
                 .isInstanceOf(HelmFailure.class).hasMessageContaining("'/image/pullPolicy'");
         assertThatThrownBy(() -> helm.template(Render.of(CHART).set("watchNamespaces[0]", "Not_A_Namespace")))
@@ -593,7 +667,8 @@ class HelmChartTest {
 
     static Map<String, String> env(Container c) {
         Map<String, String> env = new LinkedHashMap<>();
-        c.getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
+        c.getEnv().forEach(e -> env.put(e.getName(), e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null
+                ? "fieldRef " + e.getValueFrom().getFieldRef().getFieldPath() : e.getValue()));
         return env;
     }
 

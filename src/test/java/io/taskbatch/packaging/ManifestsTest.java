@@ -27,6 +27,9 @@ import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
@@ -271,13 +274,44 @@ class ManifestsTest {
         });
     }
 
+    /** The Lease Role (its verbs proven by OperatorFlowIT) is bound to the operator, in the operator's namespace. */
+    @Test
+    void theLeaseRoleIsBoundToTheOperatorsServiceAccountInItsNamespace() throws IOException {
+        Role role = only(Role.class, OPERATOR);
+        assertThat(role.getMetadata().getNamespace()).isEqualTo(SYSTEM);
+        assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getResources()).containsExactly("leases"));
+        RoleBinding binding = only(RoleBinding.class, OPERATOR);
+        assertThat(binding.getMetadata().getNamespace()).isEqualTo(SYSTEM);
+        assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+        assertThat(binding.getRoleRef().getName()).isEqualTo(OPERATOR);
+        assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName()).isEqualTo(OPERATOR);
+            assertThat(s.getNamespace()).isEqualTo(SYSTEM);
+        });
+    }
+
+    /** A node drain leaves one operator replica up. */
+    @Test
+    void aPodDisruptionBudgetKeepsOneOperatorUp() throws IOException {
+        PodDisruptionBudget pdb = only(PodDisruptionBudget.class, OPERATOR);
+        Deployment deployment = only(Deployment.class, OPERATOR);
+        assertThat(pdb.getMetadata().getNamespace()).isEqualTo(SYSTEM);
+        assertThat(pdb.getSpec().getMinAvailable()).isEqualTo(new IntOrString(1));
+        assertThat(pdb.getSpec().getSelector()).isEqualTo(deployment.getSpec().getSelector());
+        assertThat(deployment.getSpec().getReplicas()).as("more replicas than the budget keeps").isGreaterThan(1);
+    }
+
     @Test
     void theOperatorDeploymentKeepsTheContract() throws IOException {
         Deployment deployment = only(Deployment.class, OPERATOR);
         Map<String, String> labels = Map.of("app.kubernetes.io/name", "taskbatch", "app.kubernetes.io/component", "operator");
         assertThat(deployment.getMetadata().getNamespace()).isEqualTo(SYSTEM);
         assertThat(deployment.getMetadata().getLabels()).containsAllEntriesOf(labels);
-        assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
+        assertThat(deployment.getSpec().getReplicas()).as("two replicas, one leader").isEqualTo(2);
+        assertThat(deployment.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+        assertThat(deployment.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable()).isEqualTo(new IntOrString(0));
+        assertThat(deployment.getSpec().getStrategy().getRollingUpdate().getMaxSurge()).isEqualTo(new IntOrString(1));
         assertThat(deployment.getSpec().getSelector().getMatchLabels()).isEqualTo(labels);
         assertThat(deployment.getSpec().getTemplate().getMetadata().getLabels()).containsAllEntriesOf(labels);
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
@@ -296,6 +330,10 @@ class ManifestsTest {
                 tuple("TASKBATCH_HTTP_PORT", "8080"),
                 tuple("TASKBATCH_OPERATOR_IMAGE", IMAGE),
                 tuple("TASKBATCH_OPERATOR_BROKER_SECRET", "taskbatch-broker"));
+        // leader election: the Lease in the pod's namespace, held under the pod's name
+        assertThat(c.getEnv()).filteredOn(e -> e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null)
+                .extracting(EnvVar::getName, e -> e.getValueFrom().getFieldRef().getFieldPath())
+                .containsExactlyInAnyOrder(tuple("POD_NAMESPACE", "metadata.namespace"), tuple("POD_NAME", "metadata.name"));
         assertThat(c.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getName()).isEqualTo("http");
             assertThat(p.getContainerPort()).isEqualTo(8080);

@@ -299,6 +299,9 @@ public final class ApiServer implements AutoCloseable {
         List<Attributes> admissionChecks = new ArrayList<>();
         if (!attributes.resourceRequest()) {
             response = nonResource(request, attributes);
+        } else if (method.equals("POST") && attributes.apiGroup().equals("authorization.k8s.io")
+                && attributes.resource().equals("selfsubjectrulesreviews")) {
+            response = rulesReview(request, user);
         } else if (method.equals("GET") && attributes.apiGroup().isEmpty() && attributes.resource().equals("pods")
                 && attributes.subresource().equals("log")) {
             response = podLog(attributes);
@@ -355,6 +358,49 @@ public final class ApiServer implements AutoCloseable {
                     + "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"127.0.0.1:" + server.getPort() + "\"}]}");
         }
         return store.dispatch(request);
+    }
+
+    // ------------------------------------------------------------------ SelfSubjectRulesReview
+
+    /** {@code POST .../selfsubjectrulesreviews}: the caller's rules in {@code spec.namespace}, not stored. */
+    private MockResponse rulesReview(RecordedRequest request, UserInfo user) {
+        try {
+            ObjectNode review = (ObjectNode) JSON.readTree(request.getBody() == null ? new byte[0] : request.getBody().getBytes());
+            String namespace = review.path("spec").path("namespace").asText("");
+            review.set("status", JSON.valueToTree(rulesReview(policy(), user, namespace)));
+            return json(201, JSON.writeValueAsString(review));
+        } catch (IOException | ClassCastException e) {
+            return status(400, "BadRequest", "the body of the request could not be read: " + e.getMessage(), null, null, null);
+        }
+    }
+
+    /**
+     * What a SelfSubjectRulesReview answers {@code user} about {@code namespace} under {@code policy}: the rules of
+     * every binding that applies there (RBAC's {@code RulesFor}), resource and non-resource apart; {@code incomplete}
+     * with the error when a bound role is missing. {@code system:masters} gets {@code *}.
+     */
+    public static io.fabric8.kubernetes.api.model.authorization.v1.SubjectRulesReviewStatus rulesReview(Policy policy,
+                                                                                                       UserInfo user, String namespace) {
+        var status = new io.fabric8.kubernetes.api.model.authorization.v1.SubjectRulesReviewStatus();
+        List<io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule> resourceRules = new ArrayList<>();
+        List<io.fabric8.kubernetes.api.model.authorization.v1.NonResourceRule> nonResourceRules = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        List<PolicyRule> rules = user.groups().contains(Authorizer.MASTERS) ? Authorizer.FULL_AUTHORITY
+                : policy.rulesFor(user, namespace, errors);
+        for (PolicyRule r : rules) {
+            if (r.getNonResourceURLs() != null && !r.getNonResourceURLs().isEmpty()) {
+                nonResourceRules.add(new io.fabric8.kubernetes.api.model.authorization.v1.NonResourceRule(
+                        r.getNonResourceURLs(), r.getVerbs()));
+            } else {
+                resourceRules.add(new io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule(r.getApiGroups(),
+                        r.getResourceNames() == null ? List.of() : r.getResourceNames(), r.getResources(), r.getVerbs()));
+            }
+        }
+        status.setResourceRules(resourceRules);
+        status.setNonResourceRules(nonResourceRules);
+        status.setIncomplete(!errors.isEmpty());
+        if (!errors.isEmpty()) status.setEvaluationError(String.join(", ", errors));
+        return status;
     }
 
     // ------------------------------------------------------------------ pod logs

@@ -20,7 +20,8 @@ import java.util.stream.Stream;
  * A Quarkus test resource: an {@link ApiServer} holding the committed CRD and the operator's own manifests
  * (Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding documents of every YAML file under
  * {@code k8s/operator/}; Deployments and anything else skipped), and the application's {@code KubernetesClient}
- * configured to talk to it as the operator's ServiceAccount {@code taskbatch-system/taskbatch-operator}. Tests act
+ * configured to talk to it as the operator's ServiceAccount {@code taskbatch-system/taskbatch-operator}, electing
+ * itself leader through its Lease in {@code taskbatch-system} as its pod would. Tests act
  * as the user with {@code apiServer.adminClient()} of a field annotated {@link InjectApiServer}.
  */
 public class ApiServerResource implements QuarkusTestResourceLifecycleManager {
@@ -50,11 +51,14 @@ public class ApiServerResource implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.kubernetes-client.trust-certs", "true");
         config.put("quarkus.kubernetes-client.namespace", OPERATOR_NAMESPACE);
         config.put("quarkus.kubernetes-client.devservices.enabled", "false");
+        // what the operator's pod gets from the downward API (POD_NAMESPACE): it elects a leader through its Lease,
+        // under the Role of k8s/operator, as on a cluster
+        config.put("taskbatch.operator.leader-election.lease-namespace", OPERATOR_NAMESPACE);
         return config;
     }
 
     /** The RBAC-related documents of every YAML file under k8s/operator/, in {@link #KINDS} order. */
-    static List<HasMetadata> operatorManifests(KubernetesClient client) {
+    public static List<HasMetadata> operatorManifests(KubernetesClient client) {
         List<HasMetadata> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(OPERATOR_MANIFESTS)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().toList()) {

@@ -112,6 +112,39 @@ class ApiServerTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("get", "pods", 403), org.assertj.core.groups.Tuple.tuple("get", "pods", 200));
     }
 
+    /**
+     * A SelfSubjectRulesReview (what JOSDK asks before leader election) answers the caller's rules in the namespace:
+     * its Roles there, the cluster-wide ones, the bootstrap ones of every user; not another namespace's; not stored.
+     */
+    @Test
+    void aSelfSubjectRulesReviewListsTheCallersRulesInTheNamespace() {
+        serviceAccount("elector");
+        admin.rbac().roles().inNamespace(ns).resource(new RoleBuilder().withNewMetadata().withName("lease").endMetadata()
+                .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases").withResourceNames("mine")
+                .withVerbs("get", "update").endRule().build()).create();
+        admin.rbac().roleBindings().inNamespace(ns).resource(new RoleBindingBuilder().withNewMetadata().withName("lease")
+                .endMetadata().withNewRoleRef(Authorizer.RBAC_GROUP, "Role", "lease").addNewSubject().withKind("ServiceAccount")
+                .withName("elector").withNamespace(ns).endSubject().build()).create();
+        KubernetesClient elector = server.clientAs(ns, "elector");
+        var review = new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview();
+        review.setSpec(new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewSpec(ns));
+        var here = elector.resource(review).create().getStatus();
+        assertThat(here.getIncomplete()).isFalse();
+        assertThat(here.getResourceRules()).anySatisfy(r -> {
+            assertThat(r.getApiGroups()).containsExactly("coordination.k8s.io");
+            assertThat(r.getResources()).containsExactly("leases");
+            assertThat(r.getResourceNames()).containsExactly("mine");
+            assertThat(r.getVerbs()).containsExactly("get", "update");
+        }).anySatisfy(r -> assertThat(r.getResources()).contains("selfsubjectrulesreviews"));
+        assertThat(here.getNonResourceRules()).anySatisfy(r -> assertThat(r.getNonResourceURLs()).contains("/version"));
+        review.getSpec().setNamespace("elsewhere");
+        assertThat(elector.resource(review).create().getStatus().getResourceRules())
+                .noneMatch(r -> r.getResources().contains("leases"));
+        review.getSpec().setNamespace(ns);
+        assertThat(admin.resource(review).create().getStatus().getResourceRules()).as("cluster admin")
+                .anySatisfy(r -> assertThat(r.getVerbs()).containsExactly("*"));
+    }
+
     /** {@code GET pods/NAME/log?follow=true} as {@code token}: the code and the log, or the Status message. */
     String podLog(String token, String pod) throws Exception {
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "api/v1/namespaces/" + ns + "/pods/"
