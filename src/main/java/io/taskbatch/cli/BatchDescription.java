@@ -42,7 +42,9 @@ final class BatchDescription {
         field("", "Message", BatchTable.orNone(s.getMessage()));
         sb.append("Spec:\n");
         if (spec != null) {
-            field("  ", "Tasks", tasks(spec.getTasks()));
+            field("  ", "Tasks", tasks(spec.getTasks()) + (spec.getTasks() != null && spec.getTasks().getConfigMap() != null
+                    ? ", a line that cannot be read " + (TaskSourceSpec.FAIL_BATCH.equals(spec.getTasks().getSourceErrors())
+                    ? "fails the batch" : "fails its task") : ""));
             field("  ", "Run", run(spec.getRun()));
             var w = spec.getWorkers();
             if (w != null) {
@@ -62,12 +64,17 @@ final class BatchDescription {
             field("  ", "Results", resultsPlace(b));
             if (spec.isSuspend()) field("  ", "Suspend", "true");
             if (spec.isCancel()) field("  ", "Cancel", "true");
+            if (spec.getRedrive() != null && spec.getRedrive().getRound() > 0) {
+                field("  ", "Redrive", "round " + spec.getRedrive().getRound() + ": the "
+                        + String.join(", ", spec.getRedrive().getSelect()) + " tasks run again");
+            }
         }
         sb.append("Progress:\n");
         field("  ", "Done", BatchTable.orNone(s.getDone()));
         field("  ", "Succeeded", BatchTable.orNone(s.getSucceeded()));
         field("  ", "Failed", BatchTable.orNone(s.getFailed()) + (s.getDead() != null && s.getDead() > 0 ? " (" + s.getDead() + " dead)" : ""));
         if (s.getCancelled() != null) field("  ", "Cancelled", Long.toString(s.getCancelled()));
+        if (s.getRound() != null && s.getRound() > 0) field("  ", "Round", s.getRound() + " (the counts are the whole batch's)");
         field("  ", "Retried", BatchTable.orNone(s.getRetried()));
         field("  ", "Rate", BatchTable.orNone(s.getRate()));
         field("  ", "ETA", BatchTable.orNone(s.getEta()));

@@ -531,6 +531,10 @@ class ClusterCliIT {
         Run all = cli("results", "halted");
         assertThat(ids(all.results())).isEqualTo(range(total));
         assertThat(all.results()).allSatisfy(r -> assertThat(r.get("status").asText()).isEqualTo("succeeded"));
+        Run described = cli("describe", "halted");
+        assertThat(described.out()).containsPattern("(?m)^  Redrive: +round 1: the cancelled tasks run again$")
+                .containsPattern("(?m)^  Round: +1 \\(the counts are the whole batch's\\)$")
+                .containsPattern("(?m)^  Normal +Redriven ");
         Run nothing = cli("redrive", "halted");
         assertThat(nothing.exit()).isZero();
         assertThat(nothing.out().strip()).isEqualTo("taskbatch halted has no failed, dead or cancelled tasks: nothing to run again");
