@@ -23,6 +23,7 @@ import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.cluster.ApiErrors;
 import io.taskbatch.cluster.OwnedStatusFields;
+import io.taskbatch.cluster.ResultsConfigMapWriter;
 import io.taskbatch.operator.BatchEvents.Reason;
 import io.taskbatch.plan.InvalidManifestException;
 import io.taskbatch.queue.amqp.BrokerAddress;
@@ -155,10 +156,17 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private String validate(TaskBatch batch) {
         try {
             SpecValidator.validate(batch, handlers.names());
-            return null;
         } catch (InvalidManifestException e) {
             return e.violations().stream().map(Violation::toString).collect(Collectors.joining("; "));
         }
+        String results = batch.getStatus() == null ? null : batch.getStatus().getResults();
+        if (BatchRounds.starting(batch) && results != null && results.contains(ResultsConfigMapWriter.CAPPED)) {
+            // the round would run again every task whose result the cap left out, successes included
+            return "spec.redrive.round: round " + BatchRounds.current(batch) + " cannot start: the results it would keep were "
+                    + "capped (" + results + "); set spec.redrive.round back to " + BatchRounds.told(batch)
+                    + ", and give the batch spec.results.claimName to keep every result";
+        }
+        return null;
     }
 
     /** The Job {@code name} of the dependent {@code source}: a redriven batch has one of each per round. */

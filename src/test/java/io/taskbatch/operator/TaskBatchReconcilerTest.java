@@ -20,6 +20,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.cli.CancelCommand;
+import io.taskbatch.cluster.ResultsConfigMapWriter;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.taskbatch.api.TaskBatchStatus;
@@ -309,6 +310,32 @@ class TaskBatchReconcilerTest {
         assertThat(get("stop").getStatus().getCancelled()).isEqualTo(60);
         await().atMost(WAIT).until(() -> events("stop").stream().anyMatch(e -> "Cancelled".equals(e.getReason())));
         assertThat(events("stop")).extracting(Event::getReason).doesNotContain("Failed");
+    }
+
+    @Test
+    void aRedriveOfABatchWhoseResultsWereCappedIsRefusedAndStartsNothing() {
+        MockCluster.create(client, ns, squares("capped", null));
+        await().atMost(WAIT).until(() -> job("capped-master") != null);
+        masterRunning("capped");
+        Progress all = new Progress(10, 10, true, 8, 2, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
+        masterWriter("capped", p -> "ConfigMap capped-results key results.jsonl (first 5 of 10 "
+                + ResultsConfigMapWriter.CAPPED + "100 bytes was reached; set spec.results.claimName to keep them all)")
+                .onFinish(new BatchOutcome(false, "2 tasks failed", all));
+        await().atMost(WAIT).until(() -> isTrue(get("capped"), "Failed"));
+
+        client.resources(TaskBatch.class).inNamespace(ns).withName("capped").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"spec\":{\"redrive\":{\"round\":1}}}");
+        await().atMost(WAIT).until(() -> "False".equals(condition(get("capped"), "Valid").getStatus()));
+        assertThat(condition(get("capped"), "Valid").getMessage()).startsWith("spec.redrive.round: round 1 cannot start: "
+                + "the results it would keep were capped (").endsWith("set spec.redrive.round back to 0, and give the batch "
+                + "spec.results.claimName to keep every result");
+        assertThat(job("capped-master-r1")).as("no round started").isNull();
+        assertThat(job("capped-workers-r1")).isNull();
+
+        client.resources(TaskBatch.class).inNamespace(ns).withName("capped").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"spec\":{\"redrive\":{\"round\":0}}}");
+        await().atMost(WAIT).until(() -> "True".equals(condition(get("capped"), "Valid").getStatus()));
+        assertThat(condition(get("capped"), "Failed").getReason()).as("decided as it was").isEqualTo("TasksFailed");
     }
 
     @Test
