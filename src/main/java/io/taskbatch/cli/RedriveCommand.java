@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.taskbatch.api.RedriveSpec;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.cluster.ResultsConfigMapWriter;
@@ -69,7 +70,7 @@ public class RedriveCommand implements Callable<Integer> {
         if (failed) select.add("failed");
         if (dead) select.add("dead");
         if (cancelled) select.add("cancelled");
-        if (select.isEmpty()) select = List.of("failed", "dead", "cancelled");
+        if (select.isEmpty()) select = RedriveSpec.KINDS;
         ClusterOptions.Cluster c = cluster.connect(err);
         if (c == null) return ExitCodes.INVALID;
         try (c) {
@@ -86,9 +87,15 @@ public class RedriveCommand implements Callable<Integer> {
                         + "run again every task whose result was not kept. Give the batch spec.results.claimName and run it again.");
                 return ExitCodes.INVALID;
             }
-            long again = (select.contains("failed") ? nz(s.getFailed()) - nz(s.getDead()) : 0)
-                    + (select.contains("dead") ? nz(s.getDead()) : 0) + (select.contains("cancelled") ? nz(s.getCancelled()) : 0);
             Round round = Round.of(nz(s.getRound()) + 1, select);
+            long again = 0;
+            for (Round.Kind kind : round.select()) {
+                again += switch (kind) {
+                    case FAILED -> nz(s.getFailed()) - nz(s.getDead());
+                    case DEAD -> nz(s.getDead());
+                    case CANCELLED -> nz(s.getCancelled());
+                };
+            }
             if (again == 0) {
                 out.println("taskbatch " + name + " has no " + round.describe().replace(" and ", " or ") + " tasks: nothing to run again");
                 out.flush();
