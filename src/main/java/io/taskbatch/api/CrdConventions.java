@@ -50,6 +50,7 @@ public class CrdConventions implements CRDPostProcessor {
             if (root.getDescription() == null) root.setDescription(TaskBatch.DESCRIPTION);
             describe(items(root, "status", "conditions"), CONDITION);
             describe(items(root, "spec", "workers", "tolerations"), TOLERATION);
+            describe(items(root, "spec", "master", "tolerations"), TOLERATION);
             property(root, "spec", "tasks", "sourceErrors")
                     .setEnum(TaskSourceSpec.SOURCE_ERRORS.stream().map(v -> (JsonNode) TextNode.valueOf(v)).toList());
             JSONSchemaProps select = property(root, "spec", "redrive", "select");

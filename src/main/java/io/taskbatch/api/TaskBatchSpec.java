@@ -19,6 +19,9 @@ public class TaskBatchSpec {
     @JsonPropertyDescription("Worker pods: how many, how big, how many task slots each.")
     private WorkersSpec workers = new WorkersSpec();
 
+    @JsonPropertyDescription("The master pod: its size and where it may run.")
+    private MasterSpec master;
+
     @JsonPropertyDescription("Retries of a failed task, with exponential backoff.")
     private RetrySpec retry = new RetrySpec();
 
@@ -58,6 +61,8 @@ public class TaskBatchSpec {
     public void setRun(RunSpec run) { this.run = run; }
     public WorkersSpec getWorkers() { return workers; }
     public void setWorkers(WorkersSpec workers) { this.workers = workers; }
+    public MasterSpec getMaster() { return master; }
+    public void setMaster(MasterSpec master) { this.master = master; }
     public RetrySpec getRetry() { return retry; }
     public void setRetry(RetrySpec retry) { this.retry = retry; }
     public String getTaskTimeout() { return taskTimeout; }

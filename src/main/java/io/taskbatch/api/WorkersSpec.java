@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Toleration;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,10 @@ public class WorkersSpec {
     private List<Toleration> tolerations;
     @JsonPropertyDescription("Service account of the worker pods.")
     private String serviceAccountName;
+    @JsonPropertyDescription("A core/v1 pod template merged into the worker pods (kubectl explain pod.spec documents its "
+            + "fields). The task container is the one named worker; the operator owns its command, args, image default, "
+            + "probes, restart policy and the restricted security defaults; see the README's \"Worker pod template\".")
+    private PodTemplateSpec template;
 
     public IntOrString getReplicas() { return replicas; }
     public void setReplicas(IntOrString replicas) { this.replicas = replicas; }
@@ -62,4 +67,6 @@ public class WorkersSpec {
     public void setTolerations(List<Toleration> tolerations) { this.tolerations = tolerations; }
     public String getServiceAccountName() { return serviceAccountName; }
     public void setServiceAccountName(String serviceAccountName) { this.serviceAccountName = serviceAccountName; }
+    public PodTemplateSpec getTemplate() { return template; }
+    public void setTemplate(PodTemplateSpec template) { this.template = template; }
 }

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import io.taskbatch.api.MasterSpec;
 import io.taskbatch.api.ResultsSpec;
 import io.taskbatch.api.TaskBatch;
 import java.util.ArrayList;
@@ -63,7 +64,8 @@ public class MasterJobDependent extends BatchJobDependent {
                     "--results-configmap", BatchLabels.resultsConfigMap(batch),
                     "--results-max-bytes", Integer.toString(config.resultsConfigMapMaxBytes())));
         }
-        return new JobBuilder()
+        MasterSpec master = spec.getMaster() != null ? spec.getMaster() : new MasterSpec();
+        Job job = new JobBuilder()
                 .withNewMetadata().withName(name(batch)).withNamespace(batch.getMetadata().getNamespace())
                 .withLabels(BatchLabels.of(batch, BatchLabels.MASTER)).endMetadata()
                 .withNewSpec().withCompletions(1).withParallelism(1).withBackoffLimit(BACKOFF_LIMIT)
@@ -74,10 +76,18 @@ public class MasterJobDependent extends BatchJobDependent {
                 .withServiceAccountName(BatchLabels.masterIdentity(batch))
                 .withAutomountServiceAccountToken(true)
                 .withSecurityContext(BatchPods.podSecurity())
+                .withNodeSelector(master.getNodeSelector())
+                .withTolerations(master.getTolerations())
+                .withAffinity(master.getAffinity())
+                .withPriorityClassName(master.getPriorityClassName())
                 .withContainers(BatchPods.container("master", config.image(), config, args, env, mounts,
-                        config.masterCpu(), config.masterMemory()))
+                        master.getCpu() != null ? master.getCpu() : config.masterCpu(),
+                        master.getMemory() != null ? master.getMemory() : config.masterMemory()))
                 .withVolumes(volumes)
                 .endSpec().endTemplate().endSpec().build();
+        // spec.master.template: validated by PodTemplateRules before any Job is built; its ServiceAccount stays ours
+        job.getSpec().setTemplate(PodTemplateMerge.merge(job.getSpec().getTemplate(), master.getTemplate(), true));
+        return job;
     }
 
     /** The results file inside the claim: {@code spec.results.path}, by default {@code <name>.jsonl}. */

@@ -64,7 +64,7 @@ public class WorkerJobDependent extends BatchJobDependent {
         String image = workers.getImage() != null ? workers.getImage() : config.image();
         String account = workers.getServiceAccountName() != null ? workers.getServiceAccountName()
                 : config.workerServiceAccount().orElse(null);
-        return new JobBuilder()
+        Job job = new JobBuilder()
                 .withNewMetadata().withName(name(batch)).withNamespace(batch.getMetadata().getNamespace())
                 .withLabels(BatchLabels.of(batch, BatchLabels.WORKER)).endMetadata()
                 .withNewSpec().withBackoffLimit(BACKOFF_LIMIT)
@@ -82,6 +82,9 @@ public class WorkerJobDependent extends BatchJobDependent {
                         workers.getCpu(), workers.getMemory()))
                 .withVolumes(volumes)
                 .endSpec().endTemplate().endSpec().build();
+        // spec.workers.template: validated by PodTemplateRules before any Job is built
+        job.getSpec().setTemplate(PodTemplateMerge.merge(job.getSpec().getTemplate(), workers.getTemplate(), false));
+        return job;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.taskbatch.plan;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.taskbatch.api.MasterSpec;
 import io.taskbatch.api.RetrySpec;
 import io.taskbatch.api.RunSpec;
 import io.taskbatch.api.TaskBatch;
@@ -52,6 +53,7 @@ public final class SpecValidator {
         checkSource(spec.getTasks(), v);
         checkRun(spec.getRun(), builtins, v);
         checkWorkers(spec.getWorkers(), v);
+        checkMaster(spec.getMaster(), v);
         RetryPolicy retry = checkRetry(spec.getRetry(), v);
         Duration timeout = duration("spec.taskTimeout", spec.getTaskTimeout(), v);
         if (timeout != null && timeout.isZero()) v.add(new Violation("spec.taskTimeout", "must be more than 0"));
@@ -234,13 +236,33 @@ public final class SpecValidator {
         if (w.getEnv() != null) {
             // what a pod accepts (and the operating system, for the children of command and processPool)
             w.getEnv().forEach((name, value) -> {
-                if (!ENV_NAME.matcher(name).matches()) {
+                if (PodTemplateRules.RESERVED_ENV.contains(name)) {
+                    v.add(new Violation(field + ".env." + name, "is set by the operator; choose another name"));
+                } else if (!ENV_NAME.matcher(name).matches()) {
                     v.add(new Violation(field + ".env." + name, "not a variable name: letters, digits, '_', '-' and '.', "
                             + "not starting with a digit"));
                 } else if (value != null && value.indexOf('\0') >= 0) {
                     v.add(new Violation(field + ".env." + name, "must not contain a NUL character"));
                 }
             });
+        }
+        PodTemplateRules.check(w.getTemplate(), PodTemplateRules.Role.worker(w.getCpu()), w.getEnv(), w.getNodeSelector(),
+                w.getImage(), w.getServiceAccountName(), v);
+    }
+
+    private static void checkMaster(MasterSpec m, List<Violation> v) {
+        if (m == null) return;
+        PodTemplateRules.check(m.getTemplate(), PodTemplateRules.Role.master(m.getCpu()), null, m.getNodeSelector(),
+                null, null, v);
+        var spec = m.getTemplate() == null ? null : m.getTemplate().getSpec();
+        if (spec == null) return;
+        if (m.getAffinity() != null && spec.getAffinity() != null) {
+            v.add(new Violation("spec.master.template.spec.affinity", "also set as spec.master.affinity; set it in one place"));
+        }
+        if (m.getPriorityClassName() != null && spec.getPriorityClassName() != null
+                && !m.getPriorityClassName().equals(spec.getPriorityClassName())) {
+            v.add(new Violation("spec.master.template.spec.priorityClassName", "differs from spec.master.priorityClassName; "
+                    + "set it in one place"));
         }
     }
 

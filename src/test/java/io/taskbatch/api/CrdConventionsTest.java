@@ -81,8 +81,16 @@ class CrdConventionsTest {
         assertThat(root.at("/properties/status/properties/conditions/items/properties")).hasSizeGreaterThanOrEqualTo(5);
     }
 
+    /**
+     * Embedded core/v1 types: the field itself has our text, and its own fields are Kubernetes' (kubectl explain
+     * pod.spec documents them); repeating Kubernetes' texts would make the CRD several times larger.
+     */
+    static final List<String> EMBEDDED_CORE_TYPES = List.of("spec.workers.template", "spec.master.template",
+            "spec.master.affinity");
+
     private static void undescribed(JsonNode property, String path, List<String> out) {
         if (property.path("description").asText().isBlank()) out.add(path);
+        if (EMBEDDED_CORE_TYPES.contains(path)) return;
         property.path("properties").properties().forEach(e -> undescribed(e.getValue(), path + "." + e.getKey(), out));
         JsonNode items = property.path("items");
         items.path("properties").properties().forEach(e -> undescribed(e.getValue(), path + "[]." + e.getKey(), out));
