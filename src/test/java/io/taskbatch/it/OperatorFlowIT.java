@@ -302,6 +302,95 @@ class OperatorFlowIT {
         assertThat(hashed).extracting(r -> r.get("output").asText()).anySatisfy(o -> assertThat(o).contains(first));
     }
 
+    /**
+     * spec.workers.template, as the issue's "Done when" asks: env from a Secret and a ConfigMap, a volume, a GPU limit
+     * and an affinity rule reach the worker pod as specified, and the task really reads the Secret (its result says what
+     * it read) and writes to the volume (the test reads the pod's emptyDir).
+     */
+    @Test
+    void aWorkerTemplateGivesTheTaskASecretAVolumeAGpuAndAnAffinity() throws IOException {
+        client.secrets().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                .withName("db").endMetadata().addToStringData("password", "s3cr3t-from-the-secret").build()).create();
+        client.configMaps().inNamespace(ns).resource(new ConfigMapBuilder().withNewMetadata().withName("settings")
+                .endMetadata().addToData("REGION", "eu-west").build()).create();
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: tpl
+                spec:
+                  tasks:
+                    range: {from: 1, to: 6}
+                  run:
+                    # $SCRATCH, not the literal path: this kubelet maps mount paths named by a whole env value or arg
+                    command:
+                      - sh
+                      - -c
+                      - printf '%s\\n' "$TASK_INPUT" >> "$SCRATCH/seen.txt" && printf 'password=%s region=%s' "$DB_PASSWORD" "$REGION"
+                  workers:
+                    replicas: 1
+                    cpu: "1"
+                    template:
+                      metadata:
+                        labels: {team: reports}
+                      spec:
+                        affinity:
+                          nodeAffinity:
+                            requiredDuringSchedulingIgnoredDuringExecution:
+                              nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [linux]}]}]
+                        volumes: [{name: scratch, emptyDir: {}}]
+                        containers:
+                          - name: worker
+                            env:
+                              - name: DB_PASSWORD
+                                valueFrom: {secretKeyRef: {name: db, key: password}}
+                              - {name: SCRATCH, value: /scratch}
+                            envFrom: [{configMapRef: {name: settings}}]
+                            volumeMounts: [{name: scratch, mountPath: /scratch}]
+                            resources:
+                              limits: {nvidia.com/gpu: 1}
+                """);
+        TaskBatch done = waitComplete("tpl");
+        assertThat(done.getStatus().getSucceeded()).isEqualTo(6);
+        List<JsonNode> results = parse(client.configMaps().inNamespace(ns).withName("tpl-results").get().getData().get("results.jsonl"));
+        assertEveryIdOnce(results, 6);
+        assertThat(results).extracting(r -> r.get("output").asText()).as("each task read the Secret and the ConfigMap")
+                .containsOnly("password=s3cr3t-from-the-secret region=eu-west");
+
+        // the pods, as the API server has them: what the template said, beside what the operator owns
+        List<io.fabric8.kubernetes.api.model.Pod> pods = client.pods().inNamespace(ns).withLabel("job-name", "tpl-workers").list().getItems();
+        assertThat(pods).isNotEmpty().allSatisfy(pod -> {
+            assertThat(pod.getMetadata().getLabels()).containsEntry("team", "reports").containsEntry("taskbatch.io/batch", "tpl");
+            var spec = pod.getSpec();
+            assertThat(spec.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+                    .getNodeSelectorTerms().get(0).getMatchExpressions().get(0).getKey()).isEqualTo("kubernetes.io/os");
+            assertThat(spec.getVolumes()).anySatisfy(v -> {
+                assertThat(v.getName()).isEqualTo("scratch");
+                assertThat(v.getEmptyDir()).isNotNull();
+            });
+            var worker = spec.getContainers().get(0);
+            assertThat(worker.getName()).isEqualTo("worker");
+            assertThat(worker.getArgs()).startsWith("worker");
+            assertThat(worker.getEnv()).anySatisfy(e -> {
+                assertThat(e.getName()).isEqualTo("DB_PASSWORD");
+                assertThat(e.getValue()).as("the password is never in the pod spec").isNull();
+                assertThat(e.getValueFrom().getSecretKeyRef().getName()).isEqualTo("db");
+            });
+            assertThat(worker.getEnvFrom()).singleElement().satisfies(e -> assertThat(e.getConfigMapRef().getName()).isEqualTo("settings"));
+            assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("1"));
+            assertThat(worker.getResources().getRequests()).containsEntry("nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("1"))
+                    .containsEntry("cpu", new io.fabric8.kubernetes.api.model.Quantity("1"));
+            assertThat(worker.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        });
+        // what the tasks wrote into the pods' emptyDir
+        Set<String> seen = new HashSet<>();
+        for (PodProcess pod : kubelet.allPods("tpl-workers")) {
+            Path file = pod.volume("scratch").resolve("seen.txt");
+            if (Files.exists(file)) seen.addAll(Files.readAllLines(file));
+        }
+        assertThat(seen).containsExactlyInAnyOrder("1", "2", "3", "4", "5", "6");
+    }
+
     @Test
     void theMasterKilledMidBatchResumesFromItsCheckpoint() throws IOException {
         sleepBatch("resume", 1500, 10, "");

@@ -208,6 +208,27 @@ class TaskBatchReconcilerTest {
     }
 
     @Test
+    void aTemplateSettingWhatTheOperatorOwnsGetsValidFalseNamingTheFieldAndNoJobs() {
+        MockCluster.create(client, ns, squares("owned", """
+                    template:
+                      spec:
+                        containers:
+                          - name: worker
+                            command: ["python3", "/app/task.py"]
+                            env: [{name: TASKBATCH_BROKER_URI, value: "amqp://guest:guest@elsewhere"}]
+                """));
+        await().atMost(WAIT).until(() -> condition(get("owned"), "Valid") != null);
+        Condition valid = condition(get("owned"), "Valid");
+        assertThat(valid.getStatus()).isEqualTo("False");
+        assertThat(valid.getReason()).isEqualTo("InvalidSpec");
+        assertThat(valid.getMessage()).contains("spec.workers.template.spec.containers[worker].command: is set by the operator; "
+                + "put the command in spec.run.command").contains("spec.workers.template.spec.containers[worker]"
+                + ".env[TASKBATCH_BROKER_URI]: is set by the operator");
+        await().atMost(WAIT).until(() -> events("owned").stream().anyMatch(e -> "InvalidSpec".equals(e.getReason())));
+        assertThat(client.batch().v1().jobs().inNamespace(ns).list().getItems()).as("no Job, so no pod").isEmpty();
+    }
+
+    @Test
     void masterProgressShowsInStatusAndAStaleOperatorWriteDoesNotRollItBack() {
         MockCluster.create(client, ns, squares("progress", null));
         await().atMost(WAIT).until(() -> job("progress-master") != null);

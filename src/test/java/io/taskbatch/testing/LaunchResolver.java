@@ -201,7 +201,7 @@ final class LaunchResolver {
     private Path volume(PodProcess pod, String name) throws ContainerConfigException {
         Volume v = pod.spec().getVolumes().stream().filter(x -> x.getName().equals(name)).findFirst()
                 .orElseThrow(() -> new ContainerConfigException("volumeMount " + name + " names no volume of the pod"));
-        Path podVolume = pod.dir().resolve("volumes").resolve(name);
+        Path podVolume = pod.volume(name);
         if (v.getEmptyDir() != null) return createDirectories(podVolume);
         if (v.getPersistentVolumeClaim() != null) {
             return createDirectories(workDir.resolve("claims").resolve(v.getPersistentVolumeClaim().getClaimName()));

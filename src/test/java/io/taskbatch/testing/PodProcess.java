@@ -61,6 +61,11 @@ public final class PodProcess {
         return uid;
     }
 
+    /** The host directory of the pod's volume {@code name}: an emptyDir lives as long as the pod, across container restarts. */
+    public Path volume(String name) {
+        return dir.resolve("volumes").resolve(name);
+    }
+
     PodSpec spec() {
         return spec;
     }
