@@ -79,6 +79,14 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
         }
     }
 
+    /** Fields of the spec that only shape the cluster's pods (a pod template, the master's pod), set in this batch. */
+    List<String> clusterOnlyFields() {
+        List<String> out = new ArrayList<>();
+        if (plan.spec().getWorkers().getTemplate() != null) out.add("spec.workers.template");
+        if (plan.spec().getMaster() != null) out.add("spec.master");
+        return out;
+    }
+
     int slots(Integer override) {
         return override != null ? override
                 : plan.concurrency() > 0 ? plan.concurrency() : Runtime.getRuntime().availableProcessors();

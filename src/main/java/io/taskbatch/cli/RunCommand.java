@@ -120,6 +120,8 @@ public class RunCommand implements Callable<Integer> {
         }
         BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
         if (batch == null) return ExitCodes.INVALID;
+        batch.clusterOnlyFields().forEach(field -> err.println("note: " + field + " is for the cluster's pods; "
+                + "taskbatch run ignores it (its env, volumes and resources are not applied here)"));
         Path previous;
         try {
             previous = previousResults();

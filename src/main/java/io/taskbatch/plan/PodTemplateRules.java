@@ -3,6 +3,7 @@ package io.taskbatch.plan;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
@@ -11,8 +12,11 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -80,6 +84,10 @@ public final class PodTemplateRules {
                 }
             }
         }
+        List<String> unknown = new ArrayList<>();
+        unknownFields(template, t, unknown);
+        unknown.forEach(f -> v.add(new Violation(f, "unknown field \"" + f.substring(f.lastIndexOf('.') + 1)
+                + "\" (kubectl explain pod.spec lists the fields of a pod template)")));
         PodSpec spec = template.getSpec();
         if (spec == null) return;
         String s = t + ".spec";
@@ -284,6 +292,40 @@ public final class PodTemplateRules {
                     v.add(new Violation(f + ".capabilities.add[" + cap + "]", "only NET_BIND_SERVICE may be added under the "
                             + "restricted Pod Security Standard"));
                 }
+            }
+        }
+    }
+
+    /**
+     * Fields the Kubernetes model kept aside as unknown (a misspelling), as paths: the local run and the operator
+     * refuse them as the API server's strict field validation does.
+     */
+    static void unknownFields(Object value, String path, List<String> out) {
+        if (value instanceof Collection<?> items) {
+            int i = 0;
+            for (Object item : items) unknownFields(item, path + "[" + i++ + "]", out);
+            return;
+        }
+        if (value instanceof Map<?, ?> map) {
+            map.forEach((k, item) -> unknownFields(item, path + "[" + k + "]", out));
+            return;
+        }
+        if (value == null || !value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")
+                || value instanceof Quantity || value instanceof IntOrString) return;
+        for (Method getter : value.getClass().getMethods()) {
+            if (getter.getParameterCount() > 0 || Modifier.isStatic(getter.getModifiers()) || !getter.getName().startsWith("get")
+                    || getter.getDeclaringClass() == Object.class) continue;
+            Object field;
+            try {
+                field = getter.invoke(value);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(getter.toString(), e);
+            }
+            String name = getter.getName().substring(3);
+            if (name.equals("AdditionalProperties") && field instanceof Map<?, ?> extra) {
+                extra.keySet().forEach(k -> out.add(path + "." + k));
+            } else {
+                unknownFields(field, path + "." + Character.toLowerCase(name.charAt(0)) + name.substring(1), out);
             }
         }
     }

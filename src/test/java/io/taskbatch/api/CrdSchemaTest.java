@@ -70,6 +70,10 @@ class CrdSchemaTest {
             command as one string         | {tasks: {items: ["1"]}, run: {command: "sh -c date"}}                                 | spec.run.command: Invalid value: "string": must be of type array
             processPool without command   | {tasks: {items: ["1"]}, run: {processPool: {maxTasksPerProcess: 5}}}                  | spec.run.processPool.command: Required value
             zero maxTasksPerProcess       | {tasks: {items: ["1"]}, run: {processPool: {command: [cat], maxTasksPerProcess: 0}}}  | spec.run.processPool.maxTasksPerProcess: Invalid value: 0: should be greater than or equal to 1
+            misspelled template field     | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {template: {spec: {containers: [{name: worker, volumeMount: []}]}}}} | spec.workers.template.spec.containers[0].volumeMount: Unknown field
+            template env as a map         | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {template: {spec: {containers: [{name: worker, env: {A: b}}]}}}} | spec.workers.template.spec.containers[0].env: Invalid value: "object": must be of type array
+            template gpu limit as a list  | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {template: {spec: {containers: [{name: w, resources: {limits: [1]}}]}}}} | spec.workers.template.spec.containers[0].resources.limits: Invalid value: "array": must be of type object
+            master affinity misspelled    | {tasks: {items: ["1"]}, run: {builtin: square}, master: {affinity: {nodeAfinity: {}}}} | spec.master.affinity.nodeAfinity: Unknown field
             """;
 
     static List<Arguments> exampleBatches() throws IOException {

@@ -190,6 +190,21 @@ class RunCommandTest {
     }
 
     @Test
+    void aPodTemplateIsCheckedButOnlyNotedLocallyAndABadOneRunsNothing() throws Exception {
+        String template = "  workers:\n    template:\n      metadata: {labels: {team: a}}\n"
+                + "  master:\n    cpu: 500m\n";
+        Outcome ok = run(HEAD + "spec:\n" + OK_TASKS + OK_RUN + template);
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        assertThat(ok.err()).contains("note: spec.workers.template is for the cluster's pods; taskbatch run ignores it",
+                "note: spec.master is for the cluster's pods");
+        Outcome bad = run(HEAD + "spec:\n" + OK_TASKS + OK_RUN
+                + "  workers:\n    template:\n      spec:\n        containers: [{name: worker, command: [x]}]\n");
+        assertThat(bad.exit()).as(bad.err()).isEqualTo(ExitCodes.INVALID);
+        assertThat(bad.err()).contains("spec.workers.template.spec.containers[worker].command: is set by the operator");
+        assertThat(bad.output()).doesNotExist();
+    }
+
+    @Test
     void allViolationsAreReportedAtOnce() throws Exception {
         Outcome o = run(HEAD + "spec:\n  tasks:\n    range: {from: 1, to: 3, step: 0}\n  run:\n    builtin: nope\n"
                 + "  retry: {maxAttempts: 0}\n  taskTimeout: soon\n");

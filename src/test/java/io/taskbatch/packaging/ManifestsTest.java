@@ -377,6 +377,34 @@ class ManifestsTest {
         }
     }
 
+    /** An example's pod template reads Secrets and ConfigMaps the same file creates, with the keys it names. */
+    @Test
+    void everySecretOfAnExamplesPodTemplateIsInTheSameFile() throws IOException {
+        int refs = 0;
+        for (Path file : manifestFiles().stream().filter(f -> f.startsWith(K8S.resolve("examples"))).toList()) {
+            List<Doc> docs = documents(file);
+            for (Doc doc : docs) {
+                if (!(doc.object() instanceof GenericKubernetesResource batch) || !"TaskBatch".equals(batch.getKind())) continue;
+                JsonNode template = KUBE.convertValue(batch.getAdditionalProperties().get("spec"), JsonNode.class)
+                        .at("/workers/template/spec");
+                if (template.isMissingNode()) continue;
+                PodSpec pod = KUBE.convertValue(template, PodSpec.class);
+                for (Container c : pod.getContainers()) {
+                    for (EnvVar env : c.getEnv()) {
+                        if (env.getValueFrom() == null || env.getValueFrom().getSecretKeyRef() == null) continue;
+                        var ref = env.getValueFrom().getSecretKeyRef();
+                        List<Secret> found = docs.stream().map(Doc::object).filter(Secret.class::isInstance).map(Secret.class::cast)
+                                .filter(s -> s.getMetadata().getName().equals(ref.getName())).toList();
+                        assertThat(found).as(doc + " env " + env.getName() + ": Secret " + ref.getName() + " in the file").hasSize(1);
+                        assertThat(secretData(found.get(0))).as(doc + " env " + env.getName()).containsKey(ref.getKey());
+                        refs++;
+                    }
+                }
+            }
+        }
+        assertThat(refs).as("secret-env-volume.yaml reads one").isPositive();
+    }
+
     @Test
     void theBrokerSecretReachesTheDevBrokerWithItsUser() throws IOException {
         List<Doc> docs = all();

@@ -154,6 +154,20 @@ class PodTemplateRulesTest {
     }
 
     @Test
+    void aMisspelledFieldInTheTemplateIsRefusedAsTheApiServerWould() throws Exception {
+        assertThat(violations(batch("""
+                template:
+                  spec:
+                    containers: [{name: worker, volumeMount: [{name: x, mountPath: /x}]}]
+                    nodeSelecter: {disk: ssd}
+                """, null))).extracting(Violation::toString).containsExactlyInAnyOrder(
+                "spec.workers.template.spec.containers[0].volumeMount: unknown field \"volumeMount\" (kubectl explain pod.spec "
+                        + "lists the fields of a pod template)",
+                "spec.workers.template.spec.nodeSelecter: unknown field \"nodeSelecter\" (kubectl explain pod.spec lists the "
+                        + "fields of a pod template)");
+    }
+
+    @Test
     void ourLabelsAndTheJobControllersAreRefused() throws Exception {
         assertThat(violations(batch("template: {metadata: {labels: {app.kubernetes.io/name: x, batch.kubernetes.io/job-name: y, "
                 + "team: ok}}}", null))).extracting(Violation::field).containsExactlyInAnyOrder(
