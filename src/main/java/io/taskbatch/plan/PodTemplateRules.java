@@ -69,8 +69,9 @@ public final class PodTemplateRules {
     }
 
     /**
-     * @param others what the role's own fields set beside the template: {@code env} names of spec.workers.env,
-     *               {@code nodeSelector} of the role, its {@code image} and {@code serviceAccountName} (null when unset)
+     * Adds to {@code v} every field of {@code template} the rules refuse. {@code env}, {@code nodeSelector}, {@code image}
+     * and {@code serviceAccountName} are what the role's own fields (spec.workers.env, ...) set beside the template, null
+     * when unset: the template may repeat them but not contradict them.
      */
     public static void check(PodTemplateSpec template, Role role, Map<String, String> env, Map<String, String> nodeSelector,
                              String image, String serviceAccountName, List<Violation> v) {
@@ -105,16 +106,15 @@ public final class PodTemplateRules {
         if (spec.getResources() != null) {
             v.add(new Violation(s + ".resources", "pod-level resources are not supported: set resources on the containers"));
         }
-        for (String host : List.of("hostNetwork", "hostPID", "hostIPC")) {
-            Boolean value = switch (host) {
-                case "hostNetwork" -> spec.getHostNetwork();
-                case "hostPID" -> spec.getHostPID();
-                default -> spec.getHostIPC();
-            };
+        Map<String, Boolean> hostNamespaces = new java.util.LinkedHashMap<>();
+        hostNamespaces.put("hostNetwork", spec.getHostNetwork());
+        hostNamespaces.put("hostPID", spec.getHostPID());
+        hostNamespaces.put("hostIPC", spec.getHostIPC());
+        hostNamespaces.forEach((host, value) -> {
             if (Boolean.TRUE.equals(value)) {
                 v.add(new Violation(s + "." + host, "must not be true: the pods keep the restricted Pod Security Standard"));
             }
-        }
+        });
         if (spec.getServiceAccountName() != null) {
             if (role.serviceAccountOwned()) {
                 v.add(new Violation(s + ".serviceAccountName", "is set by the operator: the master runs as its own "
