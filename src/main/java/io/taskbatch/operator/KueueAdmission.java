@@ -11,9 +11,9 @@ import java.util.Optional;
  * What the operator does for Kueue (kueue.x-k8s.io), which admits a batch/v1 Job by unsuspending it.
  *
  * <p>A batch labelled {@value #QUEUE_NAME} gets that label (and {@value #PRIORITY_CLASS}) on its worker Job, created
- * suspended. From then on the Job's {@code suspend} is Kueue's: a Job that carries a queue name is never updated by
- * the operator (Kueue re-queues a Job whose pod count changes, and unsuspends again an admitted Job that anyone else
- * suspends). {@code spec.suspend} and {@code spec.cancel} of such a batch delete its worker Job, which Kueue honours
+ * suspended. From then on the Job is Kueue's to suspend and unsuspend: a Job that carries a queue name is never
+ * updated by the operator (Kueue evicts and re-queues a Job whose pod count changes, unsuspends again an admitted Job
+ * that anyone else suspends, and injects the flavor's node selectors into its pod template). {@code spec.suspend} and {@code spec.cancel} of such a batch delete its worker Job, which Kueue honours
  * by deleting its Workload and freeing the quota; resuming creates it anew, queued again. The master is not queued:
  * one small pod that holds the ledger, which a queued master would leave the admitted workers waiting for.
  */
