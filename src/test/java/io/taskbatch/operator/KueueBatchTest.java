@@ -200,8 +200,9 @@ class KueueBatchTest {
         await().atMost(WAIT).until(() -> job("stop-workers") != null && job("stop-master") != null);
         client.resources(TaskBatch.class).inNamespace(ns).withName("stop").patch(PatchContext.of(PatchType.JSON_MERGE),
                 CancelCommand.PATCH);
-        await().atMost(WAIT).until(() -> job("stop-workers") == null);
-        assertThat(condition(get("stop"), "Running").getReason()).isEqualTo("Cancelling");
+        // the status is written after the Job is deleted, in the same reconciliation
+        await().atMost(WAIT).until(() -> job("stop-workers") == null
+                && "Cancelling".equals(condition(get("stop"), "Running").getReason()));
         assertThat(job("stop-master")).as("the master marks what is left cancelled").isNotNull();
     }
 
