@@ -1,9 +1,10 @@
 package io.taskbatch.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.taskbatch.operator.TaskBatchReconcilerTest.condition;
+import static io.taskbatch.operator.TaskBatchReconcilerTest.isTrue;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
@@ -79,16 +80,6 @@ class KueueBatchTest {
 
     Job job(String name) {
         return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
-    }
-
-    static Condition condition(TaskBatch batch, String type) {
-        if (batch == null || batch.getStatus() == null || batch.getStatus().getConditions() == null) return null;
-        return batch.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-    }
-
-    static boolean isTrue(TaskBatch batch, String type) {
-        Condition c = condition(batch, type);
-        return c != null && "True".equals(c.getStatus());
     }
 
     static boolean suspended(Job job) {
