@@ -2,6 +2,7 @@ package io.taskbatch.operator;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.Matcher;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.taskbatch.api.TaskBatch;
@@ -43,6 +44,12 @@ abstract class BatchJobDependent extends CRUDKubernetesDependentResource<Job, Ta
         });
         applyMutable(desired, batch, context);
         return desired;
+    }
+
+    /** A Job Kueue holds is the operator's only to create: its suspend and pod count are Kueue's from then on. */
+    @Override
+    public Matcher.Result<Job> match(Job actual, TaskBatch batch, Context<TaskBatch> context) {
+        return KueueAdmission.holds(actual) ? Matcher.Result.nonComputed(true) : super.match(actual, batch, context);
     }
 
     @Override

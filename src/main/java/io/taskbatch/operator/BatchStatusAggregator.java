@@ -26,6 +26,9 @@ public final class BatchStatusAggregator {
     /** The reason a batch cancelled with {@code spec.cancel} is Failed for (as a cancelled Tekton run or Argo workflow). */
     public static final String CANCELLED = "Cancelled";
 
+    /** The reason of a batch whose Job Kueue holds suspended until its queue admits it. */
+    public static final String WAITING_FOR_ADMISSION = "WaitingForAdmission";
+
     public static final String VALID = "Valid";
     public static final String RECONCILED = "Reconciled";
     public static final String COMPLETE = "Complete";
@@ -80,6 +83,14 @@ public final class BatchStatusAggregator {
             phase = SUSPENDED;
             reason = "Suspended";
             message = "suspended: workers stopped, queued tasks kept; set spec.suspend to false to go on";
+        } else if (KueueAdmission.waitingForAdmission(o.workers()) || KueueAdmission.waitingForAdmission(o.master())) {
+            // not the user's suspend: Kueue holds the Job until its queue admits it
+            Job held = KueueAdmission.waitingForAdmission(o.workers()) ? o.workers() : o.master();
+            phase = PENDING;
+            reason = WAITING_FOR_ADMISSION;
+            message = "waiting for Kueue to admit the " + (held == o.workers() ? "worker" : "master") + " Job "
+                    + held.getMetadata().getName() + " in LocalQueue " + KueueAdmission.queue(held).orElseThrow()
+                    + " (kubectl get workloads -n " + o.batch().getMetadata().getNamespace() + " shows it)";
         } else if (o.master() != null && o.master().getStatus() != null && nz(o.master().getStatus().getActive()) > 0) {
             phase = RUNNING;
             reason = "Running";
@@ -162,6 +173,13 @@ public final class BatchStatusAggregator {
     static boolean jobFailed(Job job) {
         return job != null && job.getStatus() != null && job.getStatus().getConditions() != null
                 && job.getStatus().getConditions().stream().anyMatch(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    /** Complete or Failed. */
+    static boolean jobFinished(Job job) {
+        return job != null && job.getStatus() != null && job.getStatus().getConditions() != null
+                && job.getStatus().getConditions().stream().anyMatch(c -> ("Complete".equals(c.getType())
+                || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
     }
 
     private static String jobFailure(Job job) {

@@ -99,7 +99,8 @@ public class MasterJobDependent extends BatchJobDependent {
 
     @Override
     void applyMutable(Job job, TaskBatch batch, Context<TaskBatch> context) {
-        // the master keeps running while the batch is suspended: its ledger lives in the pod
-        job.getSpec().setSuspend(false);
+        // the master keeps running while the batch is suspended: its ledger lives in the pod. It is not queued in
+        // Kueue; if Kueue holds it anyway (a LocalQueue "default" its webhook put on it), Kueue unsuspends it.
+        job.getSpec().setSuspend(KueueAdmission.suspend(getSecondaryResource(batch, context).orElse(null), false, false));
     }
 }

@@ -59,7 +59,8 @@ import org.jboss.logging.Logger;
                 reconcilePrecondition = ResultsConfigMapDependent.Wanted.class),
         @Dependent(name = TaskBatchReconciler.MASTER_JOB, type = MasterJobDependent.class,
                 dependsOn = TaskBatchReconciler.MASTER_BINDING),
-        @Dependent(name = TaskBatchReconciler.WORKER_JOB, type = WorkerJobDependent.class)})
+        @Dependent(name = TaskBatchReconciler.WORKER_JOB, type = WorkerJobDependent.class,
+                reconcilePrecondition = WorkerJobDependent.Wanted.class)})
 @ControllerConfiguration(name = TaskBatchReconciler.NAME, generationAwareEventProcessing = false)
 public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskBatch> {
     public static final String NAME = "taskbatch";
@@ -112,14 +113,15 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         Job master = null;
         Job workers = null;
         if (invalid == null) {
-            if (!finishedBefore) {
+            Job runningJob = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
+            // a worker Job Kueue holds keeps the count it was queued with: Kueue would evict and re-queue it on a change
+            if (!finishedBefore && !KueueAdmission.holds(runningJob)) {
                 // a round starting: how many tasks run again is not known before its master counted them
                 sizing = WorkerSizer.size(batch.getSpec().getWorkers(), nodes(context),
                         newRound ? OptionalLong.empty() : tasksLeft(before),
                         WorkerJobDependent.slots(batch.getSpec().getWorkers()));
                 context.managedWorkflowAndDependentResourceContext().put(WorkerJobDependent.SIZING, sizing);
             }
-            Job runningJob = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
             Integer running = runningJob == null ? null : runningJob.getSpec().getParallelism();
             context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
             if (sizing != null && running != null && running != sizing.replicas() && !batch.getSpec().isSuspend()

@@ -1,5 +1,6 @@
 package io.taskbatch.operator;
 
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
@@ -8,6 +9,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.cluster.ClusterResources;
@@ -91,13 +94,34 @@ public class WorkerJobDependent extends BatchJobDependent {
     void applyMutable(Job job, TaskBatch batch, Context<TaskBatch> context) {
         WorkerSizer.Decision sizing = context.managedWorkflowAndDependentResourceContext()
                 .get(SIZING, WorkerSizer.Decision.class).orElse(null);
-        if (sizing != null) {
+        Job actual = getSecondaryResource(batch, context).orElse(null);
+        if (sizing != null && !KueueAdmission.holds(actual)) {
             job.getSpec().setParallelism(sizing.replicas());
-        } else {
-            // not sized in this reconciliation: keep what runs
-            getSecondaryResource(batch, context).ifPresent(a -> job.getSpec().setParallelism(a.getSpec().getParallelism()));
+        } else if (actual != null) {
+            // not sized in this reconciliation, or Kueue admitted it at this count: keep what runs
+            job.getSpec().setParallelism(actual.getSpec().getParallelism());
         }
+        if (actual == null) job.getMetadata().getLabels().putAll(KueueAdmission.jobLabels(batch));
         // cancelled: no worker starts another task; the master marks what is left cancelled
-        job.getSpec().setSuspend(batch.getSpec().isSuspend() || batch.getSpec().isCancel());
+        boolean stop = batch.getSpec().isSuspend() || batch.getSpec().isCancel();
+        job.getSpec().setSuspend(KueueAdmission.suspend(actual, stop || KueueAdmission.queue(batch).isPresent(), stop));
+    }
+
+    /**
+     * A queued batch that is suspended or cancelled has no worker Job: Kueue would unsuspend an admitted Job the
+     * operator suspended, but deleting it deletes its Workload and frees the quota (and resuming queues it anew).
+     */
+    public static class Wanted implements Condition<Job, TaskBatch> {
+        @Override
+        public boolean isMet(DependentResource<Job, TaskBatch> dependent, TaskBatch batch, Context<TaskBatch> context) {
+            boolean stopped = batch.getSpec().isSuspend() || batch.getSpec().isCancel();
+            return !stopped || !KueueAdmission.queued(batch, dependent.getSecondaryResource(batch, context).orElse(null));
+        }
+    }
+
+    /** Its pods go with it (a Job deleted with the API's default propagation for Jobs would orphan them). */
+    @Override
+    protected void handleDelete(TaskBatch batch, Job workers, Context<TaskBatch> context) {
+        if (workers != null) context.getClient().resource(workers).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
     }
 }

@@ -438,6 +438,61 @@ class OperatorFlowIT {
     }
 
     /**
+     * A batch queued in Kueue, the test playing Kueue's part (admitting is unsuspending the worker Job): no worker runs
+     * until it is admitted; a suspend deletes the worker Job (Kueue would unsuspend it), a resume queues a new one, and
+     * the batch still ends with every task counted once.
+     */
+    @Test
+    void aBatchQueuedInKueueRunsOnlyWhenAdmittedAndSuspendsByGivingUpItsJob() throws IOException {
+        String items = IntStream.range(0, 3000).mapToObj(i -> "\"20\"").collect(Collectors.joining(", "));
+        MockCluster.create(client, ns, """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: queued
+                  labels: {kueue.x-k8s.io/queue-name: team-a}
+                spec:
+                  tasks:
+                    items: [%s]
+                  run:
+                    builtin: sleep
+                  workers: {replicas: 2, cpu: "1", concurrency: 4}
+                """.formatted(items));
+        await().atMost(BATCH).until(() -> conditionOf(get("queued"), "Running") != null
+                && "WaitingForAdmission".equals(conditionOf(get("queued"), "Running").getReason())
+                && get("queued").getStatus().getTotal() != null);
+        assertThat(kubelet.pods("queued-workers")).as("no worker before Kueue admits the Job").isEmpty();
+        assertThat(kubelet.pods("queued-master")).as("the master is not queued").hasSize(1);
+        assertThat(java.util.Objects.requireNonNullElse(get("queued").getStatus().getSucceeded(), 0L)).isZero();
+
+        admit("queued-workers");
+        awaitSucceeded("queued", 200);
+        setSuspend("queued", true);
+        await().atMost(BATCH).until(() -> "Suspended".equals(get("queued").getStatus().getPhase())
+                && client.batch().v1().jobs().inNamespace(ns).withName("queued-workers").get() == null
+                && kubelet.pods("queued-workers").isEmpty());
+        long held = settledSucceeded("queued");
+        assertThat(held).isLessThan(3000);
+
+        setSuspend("queued", false);
+        await().atMost(BATCH).until(() -> "WaitingForAdmission".equals(conditionOf(get("queued"), "Running").getReason()));
+        assertThat(kubelet.pods("queued-workers")).as("queued again").isEmpty();
+        admit("queued-workers");
+        TaskBatch done = waitComplete("queued");
+        assertThat(done.getStatus().getSucceeded()).isEqualTo(3000);
+        assertEveryIdOnce(parse(client.configMaps().inNamespace(ns).withName("queued-results").get().getData()
+                .get("results.jsonl")), 3000);
+        assertThat(events("queued")).contains("Suspended", "Completed");
+    }
+
+    /** What Kueue does to a Job its queue admits. */
+    void admit(String job) {
+        client.batch().v1().jobs().inNamespace(ns).withName(job).patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"spec\":{\"suspend\":false}}");
+    }
+
+    /**
      * TTL deletion with the operator's ClusterRole short of {@code delete} on taskbatches: the API server's 403
      * shows in the batch's status ({@code Reconciled=False}) and nothing is deleted; with the verb back, the batch
      * goes, its queues with it, and one Expired event says so.
