@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.cli.CancelCommand;
 import io.taskbatch.testing.ApiServer;
@@ -33,8 +35,16 @@ import org.junit.jupiter.api.Test;
  * does. What the operator must do is leave that to Kueue.
  */
 @QuarkusTest
+@TestProfile(KueueBatchTest.OwnApiServer.class)
 @QuarkusTestResource(value = ApiServerResource.class, restrictToAnnotatedClass = true)
 class KueueBatchTest {
+    /**
+     * A profile of its own: Quarkus then restarts the application for this class, so the operator talks to this
+     * class's API server and not to the one the previous class's resource has closed.
+     */
+    public static class OwnApiServer implements QuarkusTestProfile {
+    }
+
     static final Duration WAIT = Duration.ofSeconds(20);
 
     @InjectApiServer
