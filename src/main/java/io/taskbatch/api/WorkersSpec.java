@@ -17,6 +17,11 @@ public class WorkersSpec {
     @Default("64")
     @Min(1)
     private int maxReplicas = 64;
+    @JsonPropertyDescription("When replicas is auto: this batch's share of the free capacity relative to the other running auto-sized "
+            + "batches (2 gets twice the workers of 1).")
+    @Default("1")
+    @Min(1)
+    private int weight = 1;
     @JsonPropertyDescription("CPU per worker pod; also its number of task slots unless concurrency is set.")
     @Default("1")
     private String cpu = "1";
@@ -44,6 +49,8 @@ public class WorkersSpec {
     public void setReplicas(IntOrString replicas) { this.replicas = replicas; }
     public int getMaxReplicas() { return maxReplicas; }
     public void setMaxReplicas(int maxReplicas) { this.maxReplicas = maxReplicas; }
+    public int getWeight() { return weight; }
+    public void setWeight(int weight) { this.weight = weight; }
     public String getCpu() { return cpu; }
     public void setCpu(String cpu) { this.cpu = cpu; }
     public String getMemory() { return memory; }

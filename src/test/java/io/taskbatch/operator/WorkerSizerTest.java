@@ -33,7 +33,7 @@ class WorkerSizerTest {
         Consumer<WorkersSpec> gpuPool = w -> w.setNodeSelector(Map.of("pool", "batch"));
         return Stream.of(
                 row("mixed allocatable incl. millicores", defaults, List.of(ready("4"), ready("2"), ready("1500m")), 7),
-                row("fractional cores add up", defaults, List.of(ready("0.5"), ready("500m"), ready("1")), 2),
+                row("fractional cores do not add up: a pod does not span nodes", defaults, List.of(ready("0.5"), ready("500m"), ready("1")), 1),
                 row("worker cpu 500m", cpu("500m"), List.of(ready("4"), ready("1500m")), 11),
                 row("worker cpu 2 floors", cpu("2"), List.of(ready("4"), ready("2"), ready("1500m")), 3),
                 row("NotReady node excluded", defaults, List.of(ready("4"), notReady("8")), 4),
@@ -81,7 +81,7 @@ class WorkerSizerTest {
         var decision = WorkerSizer.size(workers(max(8)), nodes, UNKNOWN, 1);
         assertThat(decision).isEqualTo(new WorkerSizer.Decision(8,
                 "auto: 3 of 5 nodes eligible (1 not ready, 1 with untolerated taint dedicated=gpu:NoSchedule); "
-                        + "12 cores / 1 CPU per worker = 12; capped by maxReplicas 8"));
+                        + "12 cores free, a worker requests cpu 1, memory 512Mi: 12 fit; capped by maxReplicas 8"));
     }
 
     @Test
@@ -156,6 +156,7 @@ class WorkerSizerTest {
                 .withNewSpec().endSpec()
                 .withNewStatus()
                 .addToAllocatable("cpu", new Quantity(cpu))
+                .addToAllocatable("memory", new Quantity("1000Gi"))
                 .addNewCondition().withType(readyStatus == null ? "MemoryPressure" : "Ready")
                 .withStatus(readyStatus == null ? "False" : readyStatus).endCondition()
                 .endStatus();
