@@ -10,7 +10,8 @@ import java.util.Map;
 
 /** The worker pods of a batch. */
 public class WorkersSpec {
-    @JsonPropertyDescription("Number of worker pods, or auto to size them to the cluster's allocatable cores.")
+    @JsonPropertyDescription("Number of worker pods, or auto: as many as fit in what other pods leave free on the eligible nodes, "
+            + "shared with the other running auto-sized batches (see weight).")
     @Default("auto")
     private IntOrString replicas = new IntOrString("auto");
     @JsonPropertyDescription("Upper bound when replicas is auto.")

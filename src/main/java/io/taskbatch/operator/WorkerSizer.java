@@ -103,11 +103,6 @@ public final class WorkerSizer {
         return new Decision(replicas, reason.toString());
     }
 
-    /** A batch alone on the cluster, its worker pod built from {@code cpu} and {@code memory} only. */
-    public static Decision size(WorkersSpec workers, Collection<Node> nodes, OptionalLong tasksLeft, int slotsPerWorker) {
-        return size(workers, claim("self", workers, podOf(workers), tasksLeft, slotsPerWorker), Cluster.of(nodes), List.of());
-    }
-
     /** The claim of a batch's spec, with the worker pod spec its Job runs (or would be created with). */
     public static Claim claim(String key, WorkersSpec workers, PodSpec pod, OptionalLong tasksLeft, int slots) {
         workerCpu(workers.getCpu()); // a clear error for the field, before anything is placed
@@ -117,16 +112,6 @@ public final class WorkerSizer {
     /** True when a batch's replicas say "auto" (or nothing). */
     public static boolean isAuto(WorkersSpec workers) {
         return workers != null && fixedReplicas(workers.getReplicas()) == null;
-    }
-
-    /** The worker pod of a spec with nothing but its cpu and memory requests (sizing outside a cluster). */
-    static PodSpec podOf(WorkersSpec workers) {
-        workerCpu(workers.getCpu());
-        var container = new io.fabric8.kubernetes.api.model.ContainerBuilder().withName("worker").withNewResources()
-                .addToRequests("cpu", new Quantity(workers.getCpu())).endResources();
-        if (workers.getMemory() != null) container.editResources().addToRequests("memory", new Quantity(workers.getMemory())).endResources();
-        return new io.fabric8.kubernetes.api.model.PodSpecBuilder().withContainers(container.build())
-                .withNodeSelector(workers.getNodeSelector()).withTolerations(workers.getTolerations()).build();
     }
 
     // --- sharing
