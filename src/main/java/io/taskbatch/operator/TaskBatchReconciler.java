@@ -311,7 +311,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
             Integer share = shares.get(other.getMetadata().getNamespace() + "/" + other.getMetadata().getName());
             Job job = job(context, WORKER_JOB, BatchLabels.workerJob(other), other);
             if (share != null && job != null && !share.equals(job.getSpec().getParallelism())) {
-                LOG.debugf("%s/%s: its share is now %d workers, its Job runs %s", other.getMetadata().getNamespace(),
+                LOG.infof("%s/%s: its share is now %d workers, its Job runs %s: re-sizing it", other.getMetadata().getNamespace(),
                         other.getMetadata().getName(), share, job.getSpec().getParallelism());
                 rebalance.propagateEvent(ResourceID.fromResource(other));
             }
