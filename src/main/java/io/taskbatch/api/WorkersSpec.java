@@ -11,13 +11,19 @@ import java.util.Map;
 
 /** The worker pods of a batch. */
 public class WorkersSpec {
-    @JsonPropertyDescription("Number of worker pods, or auto to size them to the cluster's allocatable cores.")
+    @JsonPropertyDescription("Number of worker pods, or auto: as many as fit in what other pods leave free on the eligible nodes, "
+            + "shared with the other running auto-sized batches (see weight).")
     @Default("auto")
     private IntOrString replicas = new IntOrString("auto");
     @JsonPropertyDescription("Upper bound when replicas is auto.")
     @Default("64")
     @Min(1)
     private int maxReplicas = 64;
+    @JsonPropertyDescription("When replicas is auto: this batch's share of the free capacity relative to the other running auto-sized "
+            + "batches (2 gets twice the workers of 1).")
+    @Default("1")
+    @Min(1)
+    private int weight = 1;
     @JsonPropertyDescription("CPU per worker pod; also its number of task slots unless concurrency is set.")
     @Default("1")
     private String cpu = "1";
@@ -49,6 +55,8 @@ public class WorkersSpec {
     public void setReplicas(IntOrString replicas) { this.replicas = replicas; }
     public int getMaxReplicas() { return maxReplicas; }
     public void setMaxReplicas(int maxReplicas) { this.maxReplicas = maxReplicas; }
+    public int getWeight() { return weight; }
+    public void setWeight(int weight) { this.weight = weight; }
     public String getCpu() { return cpu; }
     public void setCpu(String cpu) { this.cpu = cpu; }
     public String getMemory() { return memory; }

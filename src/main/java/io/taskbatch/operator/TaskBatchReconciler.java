@@ -2,9 +2,13 @@ package io.taskbatch.operator;
 
 import io.taskbatch.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -18,7 +22,9 @@ import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import io.taskbatch.api.TaskBatch;
 import io.taskbatch.api.TaskBatchStatus;
 import io.taskbatch.cluster.ApiErrors;
@@ -34,11 +40,13 @@ import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
@@ -72,6 +80,8 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     static final String WORKER_JOB = "worker-job";
     private static final Logger LOG = Logger.getLogger(TaskBatchReconciler.class);
     private static final String NODES = "nodes";
+    private static final String PODS = "pods";
+    private static final String REBALANCE = "rebalance";
 
     private final OperatorConfig config;
     private final TaskHandlers handlers;
@@ -80,6 +90,10 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private final QueueJanitor janitor;
     private final Map<String, String> toldPhase = new ConcurrentHashMap<>();
     private final OperatorMetrics metrics;
+    /** Builds the worker pod spec of a batch whose worker Job does not exist yet, for its requests. */
+    private final WorkerJobDependent workerPods;
+    /** Wakes the other auto-sized batches when their share changed (one started, finished, needs less). */
+    private final SimpleInboundEventSource<TaskBatch> rebalance = new SimpleInboundEventSource<>(REBALANCE);
 
     @Inject
     public TaskBatchReconciler(OperatorConfig config, TaskHandlers handlers, KubernetesClient client, OperatorMetrics metrics) {
@@ -89,6 +103,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         this.metrics = metrics;
         this.events = new BatchEvents(client);
         this.janitor = new QueueJanitor(client, config);
+        this.workerPods = new WorkerJobDependent(config);
     }
 
     @Override
@@ -100,7 +115,76 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                         .map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withOnUpdateFilter((newNode, oldNode) -> !WorkerSizer.sameCapacity(newNode, oldNode))
                 .build();
-        return List.of(new InformerEventSource<>(nodes, context));
+        // what other pods request: one cluster-wide informer of the pods not finished, each kept with only what sizing
+        // reads; a pod bound to or leaving a node re-sizes the running auto batches (their own workers do not)
+        var pods = InformerEventSourceConfiguration.from(Pod.class, TaskBatch.class)
+                .withName(PODS)
+                .withWatchAllNamespaces()
+                .withFieldSelector(new FieldSelector(new FieldSelector.Field("status.phase", "Succeeded", true),
+                        new FieldSelector.Field("status.phase", "Failed", true)))
+                .withItemStore(new TransformingItemStore<>(TaskBatchReconciler::forSizing))
+                .withSecondaryToPrimaryMapper(pod -> competingWorker(pod, context) ? Set.of()
+                        : context.getPrimaryCache().list(this::competes).map(ResourceID::fromResource)
+                        .collect(Collectors.toSet()))
+                .withOnAddFilter(TaskBatchReconciler::holdsANode)
+                .withOnUpdateFilter((newPod, oldPod) -> holdsANode(newPod) != holdsANode(oldPod))
+                .withOnDeleteFilter((pod, unknownState) -> holdsANode(pod))
+                .build();
+        return List.of(new InformerEventSource<>(nodes, context), new InformerEventSource<>(pods, context), rebalance);
+    }
+
+    /** A pod as the pod informer keeps it: its identity, labels, node, phase and what its containers request. */
+    static Pod forSizing(Pod pod) {
+        var spec = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
+        return new PodBuilder()
+                .withNewMetadata().withName(pod.getMetadata().getName()).withNamespace(pod.getMetadata().getNamespace())
+                .withUid(pod.getMetadata().getUid()).withResourceVersion(pod.getMetadata().getResourceVersion())
+                .withLabels(pod.getMetadata().getLabels()).endMetadata()
+                .withNewSpec().withNodeName(spec.getNodeName()).withOverhead(spec.getOverhead())
+                .withContainers(spec.getContainers() == null ? List.of() : spec.getContainers().stream()
+                        .map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(c.getName())
+                                .withResources(c.getResources()).build()).toList())
+                .withInitContainers(spec.getInitContainers() == null ? List.of() : spec.getInitContainers().stream()
+                        .map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(c.getName())
+                                .withRestartPolicy(c.getRestartPolicy()).withResources(c.getResources()).build()).toList())
+                .endSpec()
+                .withNewStatus().withPhase(phase(pod)).endStatus()
+                .build();
+    }
+
+    /** Bound to a node and not finished: what the scheduler counts against the node. */
+    private static boolean holdsANode(Pod pod) {
+        return pod.getSpec() != null && pod.getSpec().getNodeName() != null
+                && !"Succeeded".equals(phase(pod)) && !"Failed".equals(phase(pod));
+    }
+
+    private static String phase(Pod pod) {
+        return pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    }
+
+    /** A worker pod of a running auto batch: its share is placed anew, so it changes no other batch's. */
+    private boolean competingWorker(Pod pod, EventSourceContext<TaskBatch> context) {
+        String key = WorkerSizer.workerOf(pod);
+        if (key == null) return false;
+        return context.getPrimaryCache().get(new ResourceID(key.substring(key.indexOf('/') + 1), pod.getMetadata().getNamespace()))
+                .filter(this::competes).isPresent();
+    }
+
+    /**
+     * A running auto-sized batch, which shares the cluster with the others: valid (the same check that keeps an invalid
+     * batch from starting pods), not suspended, cancelled, deleted or finished (a redrive round starting runs again).
+     */
+    boolean competes(TaskBatch batch) {
+        if (batch.getSpec() == null || batch.getMetadata().getDeletionTimestamp() != null) return false;
+        try {
+            if (!WorkerSizer.isAuto(batch.getSpec().getWorkers())) return false;
+        } catch (IllegalArgumentException e) {
+            return false; // invalid replicas: Valid=False, no pods
+        }
+        if (batch.getSpec().isSuspend() || batch.getSpec().isCancel() || validate(batch) != null) return false;
+        TaskBatchStatus status = batch.getStatus();
+        if (status == null) return true;
+        return BatchRounds.starting(batch) || !(BatchStatusAggregator.finished(status.getPhase()) || status.getOutcome() != null);
     }
 
     @Override
@@ -117,9 +201,10 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
             // a worker Job Kueue holds keeps the count it was queued with: Kueue would evict and re-queue it on a change
             if (!finishedBefore && !KueueAdmission.holds(runningJob)) {
                 // a round starting: how many tasks run again is not known before its master counted them
-                sizing = WorkerSizer.size(batch.getSpec().getWorkers(), nodes(context),
-                        newRound ? OptionalLong.empty() : tasksLeft(before),
-                        WorkerJobDependent.slots(batch.getSpec().getWorkers()));
+                List<WorkerSizer.Claim> others = new ArrayList<>();
+                context.getPrimaryCache().list(b -> competes(b) && !b.getMetadata().getUid().equals(batch.getMetadata().getUid()))
+                        .forEach(b -> claim(b, context).ifPresent(others::add));
+                sizing = WorkerSizer.size(batch.getSpec().getWorkers(), claimOrThrow(batch, context), cluster(context), others);
                 context.managedWorkflowAndDependentResourceContext().put(WorkerJobDependent.SIZING, sizing);
             }
             Integer running = runningJob == null ? null : runningJob.getSpec().getParallelism();
@@ -139,6 +224,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                 : BatchStatusAggregator.finished(after.getPhase()) ? expireWhenDue(batch, after)
                 : UpdateControl.<TaskBatch>noUpdate().rescheduleAfter(config.resyncInterval());
         writeStatus(batch, after);
+        rebalanceOthers(batch, context);
         metrics.reconciled(batch.getMetadata().getNamespace(), batch.getMetadata().getName(), true);
         metrics.phase(batch.getMetadata().getUid(), batch.getMetadata().getNamespace(), after.getPhase());
         return next;
@@ -178,10 +264,60 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         return jobs.get(new ResourceID(name, batch.getMetadata().getNamespace())).orElse(null);
     }
 
-    private List<Node> nodes(Context<TaskBatch> context) {
+    private static WorkerSizer.Cluster cluster(Context<TaskBatch> context) {
         @SuppressWarnings("unchecked")
-        var source = (InformerEventSource<Node, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Node.class, NODES);
-        return source.list().toList();
+        var nodes = (InformerEventSource<Node, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Node.class, NODES);
+        @SuppressWarnings("unchecked")
+        var pods = (InformerEventSource<Pod, TaskBatch>) context.eventSourceRetriever().getEventSourceFor(Pod.class, PODS);
+        return new WorkerSizer.Cluster(nodes.list().toList(), pods.list().toList());
+    }
+
+    /**
+     * A batch's claim on the cluster: its worker pod spec from its running Job (a Job's template never changes), else as
+     * the worker Job would be created now, so whatever the spec puts into the pod (requests, extended resources,
+     * scheduling) counts.
+     */
+    private WorkerSizer.Claim claimOrThrow(TaskBatch batch, Context<TaskBatch> context) {
+        var workers = batch.getSpec().getWorkers();
+        Job running = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
+        PodSpec pod = running != null ? running.getSpec().getTemplate().getSpec()
+                : workerPods.build(batch, context).getSpec().getTemplate().getSpec();
+        return WorkerSizer.claim(batch.getMetadata().getNamespace() + "/" + batch.getMetadata().getName(), workers, pod,
+                BatchRounds.starting(batch) ? OptionalLong.empty() : tasksLeft(batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus()),
+                WorkerJobDependent.slots(workers));
+    }
+
+    /** Another batch's claim; empty when its spec cannot make one (its own reconciliation says why). */
+    private java.util.Optional<WorkerSizer.Claim> claim(TaskBatch batch, Context<TaskBatch> context) {
+        try {
+            return java.util.Optional.of(claimOrThrow(batch, context));
+        } catch (RuntimeException e) {
+            LOG.debugf("%s/%s: left out of the sharing: %s", batch.getMetadata().getNamespace(), batch.getMetadata().getName(), e);
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * Wakes every other running auto batch whose worker Job does not run its share of the cluster as it stands now:
+     * after this batch started, finished, was deleted or needs fewer workers. Every batch computes the same shares from
+     * the same caches, so a woken batch sets what this one computed for it, and wakes nobody back.
+     */
+    private void rebalanceOthers(TaskBatch self, Context<TaskBatch> context) {
+        List<TaskBatch> running = context.getPrimaryCache().list(this::competes).toList();
+        if (running.stream().noneMatch(b -> !b.getMetadata().getUid().equals(self.getMetadata().getUid()))) return;
+        List<WorkerSizer.Claim> claims = new ArrayList<>();
+        running.forEach(b -> claim(b, context).ifPresent(claims::add));
+        Map<String, Integer> shares = WorkerSizer.share(claims, cluster(context));
+        for (TaskBatch other : running) {
+            if (other.getMetadata().getUid().equals(self.getMetadata().getUid())) continue;
+            Integer share = shares.get(other.getMetadata().getNamespace() + "/" + other.getMetadata().getName());
+            Job job = job(context, WORKER_JOB, BatchLabels.workerJob(other), other);
+            if (share != null && job != null && !share.equals(job.getSpec().getParallelism())) {
+                LOG.infof("%s/%s: its share is now %d workers, its Job runs %s: re-sizing it", other.getMetadata().getNamespace(),
+                        other.getMetadata().getName(), share, job.getSpec().getParallelism());
+                rebalance.propagateEvent(ResourceID.fromResource(other));
+            }
+        }
     }
 
     private static OptionalLong tasksLeft(TaskBatchStatus status) {
@@ -244,6 +380,12 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public DeleteControl cleanup(TaskBatch batch, Context<TaskBatch> context) {
         toldPhase.remove(batch.getMetadata().getUid());
+        try {
+            rebalanceOthers(batch, context); // a deleted batch is no longer one of them: competes() is false for it
+        } catch (RuntimeException e) {
+            LOG.warnf("%s/%s: cannot re-size the other auto batches: %s", batch.getMetadata().getNamespace(),
+                    batch.getMetadata().getName(), e.getMessage());
+        }
         metrics.forget(batch.getMetadata().getUid());
         if (validate(batch) != null && batch.getStatus() != null && batch.getStatus().getTotal() == null) {
             return DeleteControl.defaultDelete(); // never started: no queues

@@ -231,6 +231,7 @@ public final class SpecValidator {
             }
         }
         if (w.getMaxReplicas() < 1) v.add(new Violation(field + ".maxReplicas", "must be >= 1"));
+        if (w.getWeight() < 1) v.add(new Violation(field + ".weight", "must be >= 1 (the default 1 shares equally)"));
         if (w.getConcurrency() < 0) v.add(new Violation(field + ".concurrency", "must be >= 0 (0 = one slot per core)"));
         if (w.getPrefetch() < 0) v.add(new Violation(field + ".prefetch", "must be >= 0 (0 = adapt to the workload)"));
         if (w.getEnv() != null) {

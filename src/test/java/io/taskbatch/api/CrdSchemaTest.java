@@ -44,6 +44,7 @@ class CrdSchemaTest {
             misspelled secret name        | {tasks: {items: ["1"]}, run: {builtin: square}, broker: {secretRef: {nmae: rabbit}}}  | spec.broker.secretRef.nmae: Unknown field
             string maxReplicas            | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {maxReplicas: "8"}}          | spec.workers.maxReplicas: Invalid value: "string": must be of type integer
             zero maxReplicas              | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {maxReplicas: 0}}            | spec.workers.maxReplicas: Invalid value: 0: should be greater than or equal to 1
+            zero weight                   | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {weight: 0}}                 | spec.workers.weight: Invalid value: 0: should be greater than or equal to 1
             negative concurrency          | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {concurrency: -1}}           | spec.workers.concurrency: Invalid value: -1: should be greater than or equal to 0
             negative prefetch             | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {prefetch: -5}}              | spec.workers.prefetch: Invalid value: -5: should be greater than or equal to 0
             boolean replicas              | {tasks: {items: ["1"]}, run: {builtin: square}, workers: {replicas: true}}            | spec.workers.replicas: Invalid value: "boolean": must be of type integer or string

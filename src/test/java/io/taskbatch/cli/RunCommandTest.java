@@ -99,6 +99,8 @@ class RunCommandTest {
                         "spec.taskTimeout: \"10 minutes\" is not a duration"),
                 Arguments.of("no attempts", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {maxAttempts: 0}\n",
                         "spec.retry.maxAttempts: must be >= 1"),
+                Arguments.of("no weight", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {weight: 0}\n",
+                        "spec.workers.weight: must be >= 1 (the default 1 shares equally)"),
                 Arguments.of("backoff above its maximum", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {backoff: 5m, maxBackoff: 1m}\n",
                         "spec.retry.backoff: 5m is longer than maxBackoff 1m"),
                 Arguments.of("unknown sourceErrors", HEAD + "spec:\n  tasks:\n    items: [\"1\"]\n    sourceErrors: skip\n" + OK_RUN,

@@ -422,9 +422,83 @@ class TaskBatchReconcilerTest {
         }
     }
 
+    /**
+     * Issue 11: two auto batches applied together on 8 free cores with 1-core workers get 4 and 4, and the one left
+     * grows to 8 when the other finishes; what another pod on the node requests is not free.
+     */
+    @Test
+    void autoBatchesShareTheFreeCoresAndTheOneLeftGrowsWhenTheOtherFinishes() {
+        String n = "share-" + ns;
+        client.nodes().resource(node(n, "10")).create();
+        // another workload's pod bound to the node: 2 of its 10 cores are not free (finished pods would be)
+        client.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("web")
+                .endMetadata().withNewSpec().withNodeName(n).addNewContainer().withName("web").withImage("nginx").withNewResources()
+                .addToRequests("cpu", new Quantity("2")).endResources().endContainer().endSpec()
+                .withNewStatus().withPhase("Running").endStatus().build()).create();
+        try {
+            for (String name : List.of("left", "right")) MockCluster.create(client, ns, autoBatch(name, 1000));
+            await().atMost(WAIT).until(() -> parallelism("left-workers") == 4 && parallelism("right-workers") == 4);
+            masterRunning("left");
+            await().atMost(WAIT).until(() -> events("left").stream().anyMatch(e -> "Started".equals(e.getReason())));
+            assertThat(events("left")).filteredOn(e -> "Started".equals(e.getReason())).singleElement().satisfies(e ->
+                    assertThat(e.getMessage()).isEqualTo("workers: auto: 1 of 1 node eligible; 8 of 10 cores free, a worker "
+                            + "requests cpu 1, memory 512Mi: 8 fit; shared by 2 auto batches (weight 1 each) = 4"));
+
+            // right's master says the batch is over: left gets the cores right leaves
+            masterRunning("right");
+            Progress all = new Progress(100000, 100000, true, 100000, 0, 0, 0, 0, 0, 0, Duration.ofSeconds(3), List.of());
+            masterWriter("right", p -> "ConfigMap right-results").onFinish(new BatchOutcome(true, null, all));
+            await().atMost(WAIT).until(() -> isTrue(get("right"), "Complete"));
+            await().atMost(WAIT).until(() -> parallelism("left-workers") == 8);
+            await().atMost(WAIT).until(() -> events("left").stream().anyMatch(e -> "Resized".equals(e.getReason())
+                    && e.getMessage().equals("workers 4 -> 8: auto: 1 of 1 node eligible; 8 of 10 cores free, a worker requests "
+                    + "cpu 1, memory 512Mi: 8 fit")));
+        } finally {
+            client.nodes().withName(n).delete();
+        }
+    }
+
+    /** A weight of 3 against 1 on 8 free cores: 6 and 2. */
+    @Test
+    void weightedAutoBatchesShareInProportion() {
+        String n = "weight-" + ns;
+        client.nodes().resource(node(n, "8")).create();
+        try {
+            MockCluster.create(client, ns, autoBatch("heavy", 1000).replace("cpu: \"1\"", "cpu: \"1\"\n    weight: 3"));
+            MockCluster.create(client, ns, autoBatch("light", 1000));
+            await().atMost(WAIT).until(() -> parallelism("heavy-workers") == 6 && parallelism("light-workers") == 2);
+        } finally {
+            client.nodes().withName(n).delete();
+        }
+    }
+
+    private String autoBatch(String name, int maxReplicas) {
+        return """
+                apiVersion: taskbatch.io/v1alpha1
+                kind: TaskBatch
+                metadata:
+                  name: %s
+                spec:
+                  tasks:
+                    range: {from: 1, to: 100000}
+                  run:
+                    builtin: square
+                  workers:
+                    replicas: auto
+                    cpu: "1"
+                    maxReplicas: %d
+                    nodeSelector: {pool: %s}
+                """.formatted(name, maxReplicas, ns);
+    }
+
+    private int parallelism(String job) {
+        Job j = job(job);
+        return j == null || j.getSpec().getParallelism() == null ? -1 : j.getSpec().getParallelism();
+    }
+
     private Node node(String name, String cpu) {
         return new NodeBuilder().withNewMetadata().withName(name).withLabels(Map.of("pool", ns)).endMetadata()
                 .withNewStatus().addNewCondition().withType("Ready").withStatus("True").endCondition()
-                .addToAllocatable("cpu", new Quantity(cpu)).endStatus().build();
+                .addToAllocatable("cpu", new Quantity(cpu)).addToAllocatable("memory", new Quantity("64Gi")).endStatus().build();
     }
 }

@@ -3,7 +3,9 @@ package io.taskbatch.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -33,7 +35,7 @@ class WorkerSizerTest {
         Consumer<WorkersSpec> gpuPool = w -> w.setNodeSelector(Map.of("pool", "batch"));
         return Stream.of(
                 row("mixed allocatable incl. millicores", defaults, List.of(ready("4"), ready("2"), ready("1500m")), 7),
-                row("fractional cores add up", defaults, List.of(ready("0.5"), ready("500m"), ready("1")), 2),
+                row("fractional cores do not add up: a pod does not span nodes", defaults, List.of(ready("0.5"), ready("500m"), ready("1")), 1),
                 row("worker cpu 500m", cpu("500m"), List.of(ready("4"), ready("1500m")), 11),
                 row("worker cpu 2 floors", cpu("2"), List.of(ready("4"), ready("2"), ready("1500m")), 3),
                 row("NotReady node excluded", defaults, List.of(ready("4"), notReady("8")), 4),
@@ -72,29 +74,29 @@ class WorkerSizerTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void sizes(String name, Consumer<WorkersSpec> spec, List<Node> nodes, OptionalLong tasksLeft, int slots, int expected) {
-        assertThat(WorkerSizer.size(workers(spec), nodes, tasksLeft, slots).replicas()).isEqualTo(expected);
+        assertThat(size(workers(spec), nodes, tasksLeft, slots).replicas()).isEqualTo(expected);
     }
 
     @Test
     void reasonExplainsExclusionsAndCaps() {
         var nodes = List.of(ready("4"), ready("4"), ready("4"), notReady("4"), tainted("4", "dedicated", "gpu", "NoSchedule"));
-        var decision = WorkerSizer.size(workers(max(8)), nodes, UNKNOWN, 1);
+        var decision = size(workers(max(8)), nodes, UNKNOWN, 1);
         assertThat(decision).isEqualTo(new WorkerSizer.Decision(8,
                 "auto: 3 of 5 nodes eligible (1 not ready, 1 with untolerated taint dedicated=gpu:NoSchedule); "
-                        + "12 cores / 1 CPU per worker = 12; capped by maxReplicas 8"));
+                        + "12 cores free, a worker requests cpu 1, memory 512Mi: 12 fit; capped by maxReplicas 8"));
     }
 
     @Test
     void reasonOfFixedAndWorkLeft() {
-        assertThat(WorkerSizer.size(workers(fixed(4)), List.of(), UNKNOWN, 2).reason()).isEqualTo("fixed: 4");
-        assertThat(WorkerSizer.size(workers(fixed(4)), List.of(), OptionalLong.of(3), 2).reason())
+        assertThat(size(workers(fixed(4)), List.of(), UNKNOWN, 2).reason()).isEqualTo("fixed: 4");
+        assertThat(size(workers(fixed(4)), List.of(), OptionalLong.of(3), 2).reason())
                 .isEqualTo("fixed: 4; capped by work left (3 tasks, 2 slots each) = 2");
     }
 
     @Test
     void reasonNamesWhyNoNodeIsEligible() {
         var nodes = List.of(notReady("4"), cordoned("4"), labeled("4", "pool", "web"));
-        var decision = WorkerSizer.size(workers(w -> w.setNodeSelector(Map.of("pool", "batch"))), nodes, UNKNOWN, 1);
+        var decision = size(workers(w -> w.setNodeSelector(Map.of("pool", "batch"))), nodes, UNKNOWN, 1);
         assertThat(decision.replicas()).isEqualTo(1);
         assertThat(decision.reason()).startsWith(
                 "auto: 0 of 3 nodes eligible (1 not ready, 1 unschedulable, 1 not matching nodeSelector {pool=batch})");
@@ -103,12 +105,31 @@ class WorkerSizerTest {
     @ParameterizedTest
     @ValueSource(strings = {"0", "0m", "-1", "abc", ""})
     void rejectsWorkerCpuThatIsZeroOrUnparsable(String cpu) {
-        assertThatThrownBy(() -> WorkerSizer.size(workers(cpu(cpu)), List.of(ready("4")), UNKNOWN, 1))
+        assertThatThrownBy(() -> size(workers(cpu(cpu)), List.of(ready("4")), UNKNOWN, 1))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("spec.workers.cpu");
     }
 
     // --- fixtures
+
+    /** The batch alone on the cluster, its worker pod requesting its cpu and memory, scheduled by nodeSelector and tolerations. */
+    private static WorkerSizer.Decision size(WorkersSpec workers, List<Node> nodes, OptionalLong tasksLeft, int slots) {
+        var container = new ContainerBuilder().withName("worker").withNewResources().addToRequests("cpu", quantity(workers.getCpu()))
+                .addToRequests("memory", new Quantity(workers.getMemory())).endResources().build();
+        var pod = new PodSpecBuilder().withContainers(container).withNodeSelector(workers.getNodeSelector())
+                .withTolerations(workers.getTolerations()).build();
+        return WorkerSizer.size(workers, WorkerSizer.claim("ns/self", workers, pod, tasksLeft, slots), WorkerSizer.Cluster.of(nodes),
+                List.of());
+    }
+
+    /** A quantity the sizer is to reject by its field's name, kept as given. */
+    private static Quantity quantity(String s) {
+        try {
+            return new Quantity(s);
+        } catch (RuntimeException e) {
+            return new Quantity("1");
+        }
+    }
 
     private static Arguments row(String name, Consumer<WorkersSpec> spec, List<Node> nodes, int expected) {
         return row(name, spec, nodes, UNKNOWN, 1, expected);
@@ -156,6 +177,7 @@ class WorkerSizerTest {
                 .withNewSpec().endSpec()
                 .withNewStatus()
                 .addToAllocatable("cpu", new Quantity(cpu))
+                .addToAllocatable("memory", new Quantity("1000Gi"))
                 .addNewCondition().withType(readyStatus == null ? "MemoryPressure" : "Ready")
                 .withStatus(readyStatus == null ? "False" : readyStatus).endCondition()
                 .endStatus();
