@@ -172,7 +172,8 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
 
     /**
      * A running auto-sized batch, which shares the cluster with the others: valid (the same check that keeps an invalid
-     * batch from starting pods), not suspended, cancelled, deleted or finished (a redrive round starting runs again).
+     * batch from starting pods), not queued in Kueue, not suspended, cancelled, deleted or finished (a redrive round
+     * starting runs again).
      */
     boolean competes(TaskBatch batch) {
         if (batch.getSpec() == null || batch.getMetadata().getDeletionTimestamp() != null) return false;
@@ -182,6 +183,8 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
             return false; // invalid replicas: Valid=False, no pods
         }
         if (batch.getSpec().isSuspend() || batch.getSpec().isCancel() || validate(batch) != null) return false;
+        // Kueue shares a queued batch's quota, not we: its running workers count as other pods' requests
+        if (KueueAdmission.queue(batch).isPresent()) return false;
         TaskBatchStatus status = batch.getStatus();
         if (status == null) return true;
         return BatchRounds.starting(batch) || !(BatchStatusAggregator.finished(status.getPhase()) || status.getOutcome() != null);
