@@ -242,7 +242,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public DeleteControl cleanup(TaskBatch batch, Context<TaskBatch> context) {
         toldPhase.remove(batch.getMetadata().getUid());
-        metrics.forget(batch.getMetadata().getUid());
+        metrics.forget(batch.getMetadata().getUid(), batch.getMetadata().getNamespace(), batch.getMetadata().getName());
         if (validate(batch) != null && batch.getStatus() != null && batch.getStatus().getTotal() == null) {
             return DeleteControl.defaultDelete(); // never started: no queues
         }
