@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The operator's meters: reconciliations by batch and result, and how many TaskBatches it sees in each phase, per
  * namespace. The phase of each batch is remembered by uid until the batch is deleted, so the gauges count batches,
- * not reconciliations.
+ * not reconciliations; a deleted batch's counters are removed with it.
  */
 @ApplicationScoped
 public class OperatorMetrics {
@@ -49,8 +49,11 @@ public class OperatorMetrics {
         }
     }
 
-    /** The batch {@code uid} is gone. */
-    public void forget(String uid) {
+    /** The batch {@code uid} ({@code namespace}/{@code name}) is gone: so are its phase and its reconcile counters. */
+    public void forget(String uid, String namespace, String name) {
         phases.remove(uid);
+        // a deleted batch's series would otherwise stay for the operator's lifetime: meters grow with every batch ever seen
+        registry.find(MetricNames.OPERATOR_RECONCILES).tags(MetricNames.NAMESPACE, namespace, MetricNames.BATCH, name)
+                .meters().forEach(registry::remove);
     }
 }

@@ -389,7 +389,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
             LOG.warnf("%s/%s: cannot re-size the other auto batches: %s", batch.getMetadata().getNamespace(),
                     batch.getMetadata().getName(), e.getMessage());
         }
-        metrics.forget(batch.getMetadata().getUid());
+        metrics.forget(batch.getMetadata().getUid(), batch.getMetadata().getNamespace(), batch.getMetadata().getName());
         if (validate(batch) != null && batch.getStatus() != null && batch.getStatus().getTotal() == null) {
             return DeleteControl.defaultDelete(); // never started: no queues
         }

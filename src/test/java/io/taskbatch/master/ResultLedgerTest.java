@@ -23,4 +23,20 @@ class ResultLedgerTest {
         for (long id = 0; id < 1_000_000; id += 7) assertThat(ledger.record(id)).isFalse();
         assertThat(ledger.count()).isEqualTo(1_000_000);
     }
+
+    /**
+     * The master's memory for a batch is this ledger plus a bounded rest (the publish window, the result prefetch):
+     * 10,000,000 tasks in at most 2 MB, about a bit each, whatever order the results come in.
+     */
+    @Test
+    void tenMillionTasksTakeAtMostTwoMegabytes() {
+        ResultLedger ledger = new ResultLedger();
+        int tasks = 10_000_000;
+        for (int stride = 0; stride < 3; stride++) {
+            for (long id = stride; id < tasks; id += 3) ledger.record(id);
+        }
+        assertThat(ledger.count()).isEqualTo(tasks);
+        assertThat(ledger.record(tasks - 1)).isFalse();
+        assertThat(ledger.footprintBytes()).isBetween(tasks / 8L, 2L << 20);
+    }
 }
