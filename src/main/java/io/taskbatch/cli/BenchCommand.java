@@ -46,11 +46,16 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure the engine on this machine and print the figures against their goals:",
                 "in-memory throughput, CPU-bound speedup, command per-task cost, processPool against command.",
-                "With --broker: the broker's bound, end-to-end throughput and a mixed batch's makespan."})
+                "With --broker: the broker's bound, `run --broker` against it, a mixed batch's makespan and start-up times."})
 public class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--tasks", defaultValue = "1000000", description = "Trivial tasks for the throughput run (default ${DEFAULT-VALUE}).")
-    long tasks;
+    @Option(names = "--tasks", paramLabel = "N",
+            description = "Trivial tasks for the throughput run (default 1,000,000 in memory, 100,000 with --broker).")
+    Long tasks;
+
+    @Option(names = "--sweep", description = "With --broker: also how the figures move with the prefetch, the worker processes "
+            + "and the batch size (several minutes more).")
+    boolean sweep;
 
     @Option(names = "--slots", description = "Slots for the parallel runs (default: one per core).")
     Integer slots;
@@ -76,9 +81,11 @@ public class BenchCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("taskbatch-bench");
         try {
             if (broker.given()) {
-                new BrokerBench(broker.resolve(), handlers, out, work, parallel).run((int) Math.min(tasks, 1_000_000));
+                new BrokerBench(broker.resolve(), handlers, out, work, parallel)
+                        .run((int) Math.min(tasks == null ? 100_000 : tasks, 10_000_000), sweep);
                 return 0;
             }
+            if (tasks == null) tasks = 1_000_000L;
             throughput(work, parallel);
             cpuSpeedup(work, parallel);
             commandCost(work);

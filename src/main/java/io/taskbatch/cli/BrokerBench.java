@@ -13,7 +13,21 @@ import io.taskbatch.master.ResultSink;
 import io.taskbatch.queue.amqp.AmqpMasterTransport;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.worker.TaskHandlers;
+import io.taskbatch.queue.ResultMessage;
+import io.taskbatch.queue.TaskMessage;
+import io.taskbatch.queue.amqp.MessageCodec;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,9 +40,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code taskbatch bench --broker URI}: the broker's own bound (a plain client loop), our end-to-end
- * throughput of trivial tasks against it, and the makespan of a mixed batch against its ideal, with
- * how these move with the prefetch, the number of worker processes and the batch size.
+ * {@code taskbatch bench --broker URI}: the broker's own bound (plain client loops on a task queue and a result
+ * queue at once), {@code taskbatch run --broker} against it, the makespan of a mixed batch against its ideal and the
+ * roles' start-up; with {@code --sweep}, how these move with the prefetch, the worker processes and the batch size.
  */
 final class BrokerBench {
     private final BrokerAddress broker;
@@ -46,20 +60,46 @@ final class BrokerBench {
         this.slotsPerWorker = slotsPerWorker;
     }
 
-    void run(int tasks) throws Exception {
-        double bound = brokerBound(Math.max(tasks, 50_000));
-        double taskBound = bound / 2;
-        out.printf(Locale.ROOT, "broker bound: %,.0f persistent msgs/s published with confirms and consumed with acks"
-                + " (quorum queue, plain client) -> %,.0f tasks/s (a task is a task and a result)%n", bound, taskBound);
-        out.flush();
-
-        double ours = trivial(tasks, 2, 0);
-        out.printf(Locale.ROOT, "end-to-end: %,d trivial %s, 2 worker processes x %s, adaptive prefetch: %,.0f tasks/s"
-                + " = %.2f of the bound (goal >= 0.80)%n", tasks, Plural.noun(tasks, "task"), Plural.of(slotsPerWorker, "slot"), ours, ours / taskBound);
+    /**
+     * One table: the broker's bound, {@code taskbatch run --broker --worker-processes 2} against it, a mixed batch's
+     * makespan and the roles' start-up; with {@code sweep}, how the figures move with the prefetch and the batch size.
+     */
+    void run(int tasks, boolean sweep) throws Exception {
+        out.printf(Locale.ROOT, "load average %s at the start (figures depend on it: compare runs made in the same conditions)%n",
+                loadAverage());
+        brokerBound(Math.min(tasks, 20_000)); // warms this JVM's client up; not counted
+        Bound bound = brokerBound(tasks);
+        line("broker bound: 2 quorum queues at once (task %d B, result %d B), persistent, confirms, multi-acks"
+                        .formatted(taskSample().length, resultSample().length),
+                "%,.0f + %,.0f msgs/s = %,.0f tasks/s".formatted(bound.tasksQueue(), bound.resultsQueue(), bound.tasksPerSecond()),
+                "", null);
+        RunFigures run = runCommand(tasks, 2);
+        double ratio = run.wallRate() / bound.tasksPerSecond();
+        line("run --broker --worker-processes 2: %,d echo %s, process start to exit".formatted(tasks, Plural.noun(tasks, "task")),
+                "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(run.wallRate(), run.wallSeconds(), ratio),
+                "goal >= 0.80", ratio >= 0.8);
+        line("  the same by the master's own clock (its start to its last result)",
+                "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(tasks / run.ownSeconds(), run.ownSeconds(),
+                        tasks / run.ownSeconds() / bound.tasksPerSecond()), "", null);
+        RunFigures c1 = runCommand(tasks, 2, "-XX:TieredStopAtLevel=1");
+        line("  the same with -XX:TieredStopAtLevel=1 (C1 only: less JIT work, slower CPU-bound builtins)",
+                "%,.0f tasks/s (%.1f s) = %.2f of the bound; start-up: workers %s, master %.2f s".formatted(c1.wallRate(),
+                        c1.wallSeconds(), c1.wallRate() / bound.tasksPerSecond(), c1.workerStartup().stream()
+                                .map(s -> "%.2f s".formatted(s)).collect(Collectors.joining(", ")), c1.masterStartup()), "", null);
         double mixed = mixed(400, 2, 0);
-        out.printf(Locale.ROOT, "mixed batch: 400 tasks, every 10th sleeps 500 ms, 2 x %s, adaptive: makespan %.2f x ideal"
-                + " (goal <= 1.2)%n", Plural.of(slotsPerWorker, "slot"), mixed);
-        out.println("how they move:");
+        line("mixed batch: 400 tasks, every 10th sleeps 500 ms, 2 worker processes x %s".formatted(Plural.of(slotsPerWorker, "slot")),
+                "makespan %.2f x ideal".formatted(mixed), "goal <= 1.2", mixed <= 1.2);
+        double slowestWorker = run.workerStartup().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        String workers = run.workerStartup().stream().map(s -> "%.2f s".formatted(s)).collect(Collectors.joining(", "));
+        if (run.workerStartup().size() < 2) workers += " (the other worker came too late for a task)";
+        line("worker start-up: process start to its first result confirmed (each worker)", workers,
+                "goal <= 2 s (idle machine)", slowestWorker <= 2.0);
+        line("master start-up: process start to its first result stored", "%.2f s".formatted(run.masterStartup()), "", null);
+        out.printf(Locale.ROOT, "load average %s at the end%n", loadAverage());
+        out.flush();
+        if (!sweep) return;
+        double taskBound = bound.tasksPerSecond();
+        out.println("how they move (the master in this process, worker processes already connected, timed from the master's start):");
         for (int prefetch : new int[] {1, 8, 50, 250}) {
             double t = trivial(tasks / 2, 2, prefetch);
             double m = mixed(400, 2, prefetch);
@@ -73,49 +113,89 @@ final class BrokerBench {
         out.flush();
     }
 
-    /** Messages per second through one quorum queue: one publisher (confirms, window 500), one consumer (acks every 50). */
-    double brokerBound(int messages) throws Exception {
-        String queue = "taskbatch.bench.bound";
-        try (Connection pubConn = broker.connectionFactory().newConnection("bench-publisher");
-             Connection subConn = broker.connectionFactory().newConnection("bench-consumer")) {
+    /** What the broker does with our durability, per queue, while a task queue and a result queue run at once. */
+    record Bound(double tasksQueue, double resultsQueue) {
+        /** A task is one message through each queue: the two queues' mean rate. */
+        double tasksPerSecond() {
+            return (tasksQueue + resultsQueue) / 2;
+        }
+    }
+
+    /**
+     * The bound as RabbitMQ PerfTest measures it, a task queue and a result queue at once: each has its own publisher
+     * connection (persistent messages of our task's or result's size and properties, confirms, at most 500
+     * outstanding) and consumer connection (prefetch 250, a multiple-ack every 50). Each queue's rate is what it
+     * delivered until the first of the two was done, so both rates are of the time they shared the broker.
+     */
+    Bound brokerBound(int messages) throws Exception {
+        TaskMessage task = TaskMessage.first(50_000, "50000");
+        AtomicLong[] delivered = {new AtomicLong(), new AtomicLong()};
+        long[] atFirstDone = new long[3]; // tasks delivered, results delivered, nanoTime; under its own lock
+        Runnable oneDone = () -> {
+            synchronized (atFirstDone) {
+                if (atFirstDone[2] != 0) return;
+                atFirstDone[0] = delivered[0].get();
+                atFirstDone[1] = delivered[1].get();
+                atFirstDone[2] = System.nanoTime();
+            }
+        };
+        CountDownLatch connected = new CountDownLatch(2);
+        CountDownLatch go = new CountDownLatch(1);
+        long start;
+        try (ExecutorService pipes = Executors.newFixedThreadPool(2)) {
+            Future<?> tasks = pipes.submit(() -> pipe("taskbatch.bench.bound.tasks", taskSample(), MessageCodec.taskProperties(task),
+                    messages, delivered[0], connected, go, oneDone));
+            Future<?> results = pipes.submit(() -> pipe("taskbatch.bench.bound.results", resultSample(),
+                    MessageCodec.resultProperties(result(task)), messages, delivered[1], connected, go, oneDone));
+            if (!connected.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("the bound run could not connect");
+            start = System.nanoTime();
+            go.countDown();
+            tasks.get();
+            results.get();
+        }
+        double seconds = (atFirstDone[2] - start) / 1e9;
+        return new Bound(atFirstDone[0] / seconds, atFirstDone[1] / seconds);
+    }
+
+    private Void pipe(String queue, byte[] body, AMQP.BasicProperties props, int messages, AtomicLong delivered,
+                      CountDownLatch connected, CountDownLatch go, Runnable done) throws Exception {
+        try (Connection pubConn = broker.connectionFactory().newConnection("bench-publisher " + queue);
+             Connection subConn = broker.connectionFactory().newConnection("bench-consumer " + queue)) {
             Channel setup = pubConn.createChannel();
             setup.queueDelete(queue);
             setup.queueDeclare(queue, true, false, false, Map.of("x-queue-type", "quorum"));
             setup.close();
-            byte[] body = new byte[100];
             CountDownLatch consumed = new CountDownLatch(messages);
             Channel sub = subConn.createChannel();
             sub.basicQos(250);
-            AtomicLong count = new AtomicLong();
             sub.basicConsume(queue, false, new DefaultConsumer(sub) {
                 @Override
-                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] b)
-                        throws java.io.IOException {
-                    if (count.incrementAndGet() % 50 == 0) sub.basicAck(envelope.getDeliveryTag(), true);
+                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties p, byte[] b) throws IOException {
+                    if (delivered.incrementAndGet() % 50 == 0) sub.basicAck(envelope.getDeliveryTag(), true);
                     consumed.countDown();
                 }
             });
             Channel pub = pubConn.createChannel();
             pub.confirmSelect();
             Semaphore window = new Semaphore(500);
-            java.util.concurrent.ConcurrentSkipListSet<Long> outstanding = new java.util.concurrent.ConcurrentSkipListSet<>();
+            ConcurrentSkipListSet<Long> outstanding = new ConcurrentSkipListSet<>();
             pub.addConfirmListener((seq, multiple) -> release(outstanding, window, seq, multiple),
                     (seq, multiple) -> release(outstanding, window, seq, multiple));
-            AMQP.BasicProperties persistent = new AMQP.BasicProperties.Builder().deliveryMode(2).build();
-            long start = System.nanoTime();
+            connected.countDown();
+            go.await();
             for (int i = 0; i < messages; i++) {
                 window.acquire();
                 outstanding.add(pub.getNextPublishSeqNo());
-                pub.basicPublish("", queue, persistent, body);
+                pub.basicPublish("", queue, props, body);
             }
             if (!consumed.await(5, TimeUnit.MINUTES)) throw new IllegalStateException("the bound run did not finish");
-            double seconds = (System.nanoTime() - start) / 1e9;
+            done.run();
             pub.queueDelete(queue);
-            return messages / seconds;
+            return null;
         }
     }
 
-    private static void release(java.util.concurrent.ConcurrentSkipListSet<Long> outstanding, Semaphore window, long seq, boolean multiple) {
+    private static void release(ConcurrentSkipListSet<Long> outstanding, Semaphore window, long seq, boolean multiple) {
         int n = 0;
         if (multiple) {
             var head = outstanding.headSet(seq, true);
@@ -125,6 +205,74 @@ final class BrokerBench {
             n = 1;
         }
         window.release(n);
+    }
+
+    private static byte[] taskSample() {
+        return MessageCodec.encode(TaskMessage.first(50_000, "50000"));
+    }
+
+    private static byte[] resultSample() {
+        return MessageCodec.encode(result(TaskMessage.first(50_000, "50000")));
+    }
+
+    /** An echo task's result as a worker pod sends it (a worker is named host/pid). */
+    private static ResultMessage result(TaskMessage task) {
+        return ResultMessage.succeeded(task, task.input(), 0, "bench-7d9f8b6c5-x2x7q/12345");
+    }
+
+    /** What a {@code taskbatch run --broker} process did, by the wall clock and by its log. */
+    record RunFigures(long tasks, double wallSeconds, double ownSeconds, List<Double> workerStartup, double masterStartup) {
+        double wallRate() {
+            return tasks / wallSeconds;
+        }
+    }
+
+    /**
+     * {@code taskbatch run FILE --broker --worker-processes N} as a user runs it: a process of our jar with this JVM's
+     * options (so the launcher's flags), the broker through the environment, results to a file. Timed from before the
+     * process starts to its exit; its log gives its own clock and the roles' start-up.
+     */
+    RunFigures runCommand(int tasks, int workerProcesses, String... jvmFlags) throws Exception {
+        String yaml = batch("range: {from: 1, to: " + tasks + "}", "echo", 0);
+        Path manifest = Files.writeString(work.resolve("bench-" + runs + ".yaml"), yaml);
+        Path log = work.resolve("bench-" + runs + ".log");
+        List<String> cmd = new ArrayList<>(WorkerProcesses.javaCommand());
+        cmd.addAll(1, List.of(jvmFlags)); // after the java executable; the worker processes inherit them
+        cmd.addAll(List.of("run", manifest.toString(), "--worker-processes", Integer.toString(workerProcesses),
+                "--progress", "plain", "--output", work.resolve("results.jsonl").toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile());
+        pb.environment().put(BrokerAddress.ENV_URI, broker.uriForChildren());
+        long start = System.nanoTime();
+        Process p = pb.start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("taskbatch run did not finish within 10 minutes; its log: " + log);
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        String text = Files.readString(log);
+        Matcher summary = SUMMARY.matcher(text);
+        if (p.exitValue() != 0 || !summary.find()) {
+            throw new IllegalStateException("taskbatch run failed (exit " + p.exitValue() + "): " + text);
+        }
+        double master = StartupClock.seconds("master", text).stream().findFirst().orElse(Double.NaN);
+        return new RunFigures(tasks, wall, Double.parseDouble(summary.group(1)), StartupClock.seconds("worker", text), master);
+    }
+
+    /** The end of {@code run}'s summary line: "... in 15.7s (6361 tasks/s)". */
+    private static final Pattern SUMMARY = Pattern.compile("succeeded: .* in ([0-9.]+)s \\(");
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "%.2f".formatted(ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        }
+    }
+
+    private void line(String what, String measured, String goal, Boolean met) {
+        out.printf(Locale.ROOT, "%-92s %-46s %-26s %s%n", what, measured, goal, met == null ? "" : met ? "met" : "MISSED");
+        out.flush();
     }
 
     /** Tasks per second of a batch of trivial tasks, from the master's start (workers already connected). */

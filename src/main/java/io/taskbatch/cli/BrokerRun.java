@@ -12,6 +12,7 @@ import io.taskbatch.master.MasterState;
 import io.taskbatch.master.Progress;
 import io.taskbatch.master.ProgressListener;
 import io.taskbatch.master.ResultSink;
+import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.amqp.AmqpMasterTransport;
 import io.taskbatch.queue.amqp.BatchQueues;
 import io.taskbatch.queue.amqp.BrokerAddress;
@@ -60,7 +61,7 @@ final class BrokerRun {
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues().inRound(round.number()),
                 batch.plan().retry().maxAttempts(), batch.retryDelays(), MAX_UNCONFIRMED, state == null || state.freshQueues(),
                 keepQueues, wait);
-             ResultSink sink = new JsonLinesSink(open(output, listener), output != null)) {
+             ResultSink sink = firstResultClocked(new JsonLinesSink(open(output, listener), output != null))) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
                     state == null ? listener : listener.andThen(checkpointer(state, transport))));
@@ -84,6 +85,28 @@ final class BrokerRun {
             }
             return outcome;
         }
+    }
+
+    /** {@code sink}, logging once how long after the process's start the first result was stored (see {@link StartupClock}). */
+    private static ResultSink firstResultClocked(ResultSink sink) {
+        StartupClock clock = StartupClock.of(LOG, "master");
+        return new ResultSink() {
+            @Override
+            public void write(ResultMessage result) throws IOException {
+                sink.write(result);
+                clock.firstResult();
+            }
+
+            @Override
+            public void flush() throws IOException {
+                sink.flush();
+            }
+
+            @Override
+            public void close() throws IOException {
+                sink.close();
+            }
+        };
     }
 
     /** What {@code --broker-wait} says in its help. */

@@ -6,6 +6,7 @@ import io.javaoperatorsdk.operator.OperatorException;
 import io.taskbatch.cluster.ApiErrors;
 import io.taskbatch.operator.OperatorLeaderElection;
 import io.quarkus.runtime.Quarkus;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
 import org.jboss.logging.Logger;
@@ -23,23 +24,30 @@ import picocli.CommandLine.Spec;
 public class OperatorCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(OperatorCommand.class);
 
+    // Instances, resolved in call() only: picocli creates every subcommand at start, and the other roles must not pay
+    // for an Operator, its Kubernetes client and its leader election (start-up, threads) they never use.
     @Inject
-    Operator operator;
+    Instance<Operator> operatorBean;
 
     @Inject
     RoleReadiness readiness;
 
     @Inject
-    KubernetesClient client;
+    Instance<KubernetesClient> clientBean;
 
     @Inject
-    OperatorLeaderElection leaderElection;
+    Instance<OperatorLeaderElection> leaderElectionBean;
+
+    private KubernetesClient client;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
+        Operator operator = operatorBean.get();
+        OperatorLeaderElection leaderElection = leaderElectionBean.get();
+        client = clientBean.get();
         readiness.serve("operator", () -> operator.getRuntimeInfo().isStarted()
                 && operator.getRuntimeInfo().allEventSourcesAreHealthy(), "the operator's informers are not all running");
         String invalid = leaderElection.invalid();

@@ -135,6 +135,7 @@ public class WorkerCommand implements Callable<Integer> {
             if (!removeHook(onTermWhileWaiting)) return ExitCodes.FAILED;
             WorkerMetrics metrics = new WorkerMetrics(registry, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
                     batch.plan().name(), executorKind(batch.plan().spec().getRun()));
+            metrics.whenFirstResultConfirmed(StartupClock.of(LOG, "worker")::firstResult);
             transport.measure(metrics);
             Worker worker = new Worker(new Worker.Settings(batch.plan().id(), workerName, slotCount, batch.plan().retry(),
                     batch.plan().taskTimeout()), executor, transport, metrics);

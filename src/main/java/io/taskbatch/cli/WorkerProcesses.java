@@ -34,13 +34,7 @@ final class WorkerProcesses implements AutoCloseable {
     /** @param graceSeconds how long a worker's running tasks may take to finish when it is told to stop */
     WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds) throws IOException {
         this.broker = broker;
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
-        }
-        cmd.add("-jar");
-        cmd.add(ownJar().toString());
+        List<String> cmd = new ArrayList<>(javaCommand());
         cmd.add("worker");
         cmd.add("--manifest");
         cmd.add(manifest.toAbsolutePath().toString());
@@ -52,6 +46,18 @@ final class WorkerProcesses implements AutoCloseable {
         }
         this.command = List.copyOf(cmd);
         for (int i = 0; i < count; i++) spawn(i);
+    }
+
+    /** Our jar started as this process was: the same java and JVM options (the launcher's), agents left out. */
+    static List<String> javaCommand() throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
+        }
+        cmd.add("-jar");
+        cmd.add(ownJar().toString());
+        return cmd;
     }
 
     /** The jar we run from, or $TASKBATCH_JAR, or the build's. */

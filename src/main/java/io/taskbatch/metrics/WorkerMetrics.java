@@ -36,6 +36,7 @@ public final class WorkerMetrics {
     private final Counter published;
     private final Counter acked;
     private final Counter nacked;
+    private volatile Runnable onFirstConfirmed;
 
     /** Meters that go nowhere: for in-process runs and tests that do not look at metrics. */
     public static WorkerMetrics none() {
@@ -75,6 +76,16 @@ public final class WorkerMetrics {
 
     public void resultsConfirmed(int count, boolean ack) {
         (ack ? acked : nacked).increment(count);
+        Runnable first = onFirstConfirmed;
+        if (first != null && ack) {
+            onFirstConfirmed = null;
+            first.run();
+        }
+    }
+
+    /** Runs {@code action} when the broker first confirms a result of this worker (the start-up clock stops there). */
+    public void whenFirstResultConfirmed(Runnable action) {
+        onFirstConfirmed = action;
     }
 
     /** A gauge of this batch read from {@code value} at each scrape (the registry holds {@code value} strongly). */
