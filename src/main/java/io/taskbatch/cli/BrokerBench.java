@@ -71,6 +71,7 @@ final class BrokerBench {
         out.printf(Locale.ROOT, "  batch of %,d      trivial %.2f of bound%n", tasks / 5, trivial(tasks / 5, 2, 0) / taskBound);
         out.printf(Locale.ROOT, "  batch of %,d     trivial %.2f of bound%n", tasks * 2, trivial(tasks * 2, 2, 0) / taskBound);
         out.flush();
+        new ShardBench(broker, handlers, out, work, slotsPerWorker).run(tasks / 5);
     }
 
     /** Messages per second through one quorum queue: one publisher (confirms, window 500), one consumer (acks every 50). */
