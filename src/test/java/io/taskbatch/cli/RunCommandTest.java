@@ -194,6 +194,13 @@ class RunCommandTest {
     }
 
     @Test
+    void shardsOutsideOneToThirtyTwoAreRefusedWithTheRange() throws Exception {
+        Outcome o = run(HEAD + "spec:\n" + OK_TASKS + OK_RUN, "--shards", "0", "--broker", "amqp://127.0.0.1:1");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.INVALID);
+        assertThat(o.err()).contains("--shards must be 1 to 32 (one per broker node is the useful most), was 0");
+    }
+
+    @Test
     void allViolationsAreReportedAtOnce() throws Exception {
         Outcome o = run(HEAD + "spec:\n  tasks:\n    range: {from: 1, to: 3, step: 0}\n  run:\n    builtin: nope\n"
                 + "  retry: {maxAttempts: 0}\n  taskTimeout: soon\n");

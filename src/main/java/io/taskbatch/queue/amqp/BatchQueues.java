@@ -129,13 +129,21 @@ public record BatchQueues(String prefix, int shards) {
     }
 
     /**
-     * Declares every queue of the batch (idempotent: same arguments each time), the task queue last
-     * and then the ready exchange: a quorum queue's declare-ok comes once its leader runs, so when
-     * workers see the exchange, everything they use is there.
+     * Declares every queue of the batch (idempotent: same arguments each time), then the ready exchange: a quorum
+     * queue's declare-ok comes once its leader runs, so when workers see the exchange, everything they use is there.
+     * The shards come first: the broker places each next leader on the node with the fewest, so K task shards
+     * declared one after another on a cluster of K nodes get one node each, before the single queues (placed on the
+     * node the master is connected to) tip the count.
      *
      * @param retryDelays the delay after each failed attempt: index 0 is after attempt 1
      */
     public void declare(Channel channel, int deliveryLimit, List<Duration> retryDelays) throws IOException {
+        // the task queue's limit is a safety net: a task delivered again is moved to the suspects at once
+        for (int shard = 0; shard < shards; shard++) {
+            Map<String, Object> tasks = deadLettering(deliveryLimit);
+            if (shards > 1) tasks.put(LEADER_LOCATOR, "balanced");
+            channel.queueDeclare(tasks(shard), true, false, false, tasks);
+        }
         for (int shard = 0; shard < shards; shard++) channel.queueDeclare(results(shard), true, false, false, sharded());
         channel.queueDeclare(dead(), true, false, false, quorum());
         for (int i = 0; i < retryDelays.size(); i++) {
@@ -150,12 +158,6 @@ public record BatchQueues(String prefix, int shards) {
         // a suspect ran once beside others when its worker died: it may die alone deliveryLimit - 1 more times, so a
         // poison task runs at most deliveryLimit + 1 times in all, as it did when the task queue alone counted
         channel.queueDeclare(suspects(), true, false, false, deadLettering(Math.max(0, deliveryLimit - 1)));
-        // the task queue's limit is a safety net: a task delivered again is moved to the suspects at once
-        for (int shard = 0; shard < shards; shard++) {
-            Map<String, Object> tasks = deadLettering(deliveryLimit);
-            if (shards > 1) tasks.put(LEADER_LOCATOR, "balanced");
-            channel.queueDeclare(tasks(shard), true, false, false, tasks);
-        }
         // auto-delete: deleting the task queues removes the bindings, and with the last the exchange
         channel.exchangeDeclare(ready(), "direct", true, true, Map.of());
         for (int shard = 0; shard < shards; shard++) channel.queueBind(tasks(shard), ready(), tasks(shard));
