@@ -55,6 +55,9 @@ public class TaskBatchSpec {
     @JsonPropertyDescription("The RabbitMQ broker to use; default: the operator's configured broker.")
     private BrokerSpec broker;
 
+    @JsonPropertyDescription("How the batch's task and result queues are spread over the broker's nodes.")
+    private QueuesSpec queues = new QueuesSpec();
+
     public TaskSourceSpec getTasks() { return tasks; }
     public void setTasks(TaskSourceSpec tasks) { this.tasks = tasks; }
     public RunSpec getRun() { return run; }
@@ -81,4 +84,6 @@ public class TaskBatchSpec {
     public void setTtlSecondsAfterFinished(Long ttl) { this.ttlSecondsAfterFinished = ttl; }
     public BrokerSpec getBroker() { return broker; }
     public void setBroker(BrokerSpec broker) { this.broker = broker; }
+    public QueuesSpec getQueues() { return queues; }
+    public void setQueues(QueuesSpec queues) { this.queues = queues; }
 }

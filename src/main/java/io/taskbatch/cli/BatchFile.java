@@ -103,7 +103,13 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
 
     BatchQueues queues() {
         var meta = manifest.batch().getMetadata();
-        return BatchQueues.of(meta.getNamespace(), meta.getName(), meta.getUid());
+        return BatchQueues.of(meta.getNamespace(), meta.getName(), meta.getUid()).withShards(shards());
+    }
+
+    /** spec.queues.shards (or --shards): how many task and result queues the batch uses. */
+    int shards() {
+        var queues = plan.spec().getQueues();
+        return queues == null ? 1 : queues.getShards();
     }
 
     /** The retry queues' delays: index 0 is the wait after attempt 1. */

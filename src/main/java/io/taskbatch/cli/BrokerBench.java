@@ -111,6 +111,7 @@ final class BrokerBench {
         out.printf(Locale.ROOT, "  batch of %,d      trivial %.2f of bound%n", tasks / 5, trivial(tasks / 5, 2, 0) / taskBound);
         out.printf(Locale.ROOT, "  batch of %,d     trivial %.2f of bound%n", tasks * 2, trivial(tasks * 2, 2, 0) / taskBound);
         out.flush();
+        new ShardBench(broker, handlers, out, work, slotsPerWorker).run(tasks / 5);
     }
 
     /** What the broker does with our durability, per queue, while a task queue and a result queue run at once. */

@@ -100,6 +100,9 @@ public class MasterCommand implements Callable<Integer> {
     @Mixin
     BrokerOptions broker;
 
+    @Mixin
+    ShardsOption shards = new ShardsOption();
+
     @Option(names = "--broker-wait", paramLabel = "DURATION", defaultValue = "forever", description = BrokerRun.BROKER_WAIT_HELP)
     String brokerWait;
 
@@ -124,7 +127,7 @@ public class MasterCommand implements Callable<Integer> {
         boolean onCluster = source.batchRef != null;
         BatchFile batch = onCluster ? ClusterBatch.fromApi(kubernetes.get(), source.batchRef, handlers, err)
                 : BatchFile.load(source.manifestFile, volumes, handlers, err);
-        if (batch == null) return ExitCodes.INVALID;
+        if (batch == null || !shards.apply(batch, err)) return ExitCodes.INVALID;
         if (resultsConfigMap != null && (!onCluster || stateDir == null)) {
             err.println("--results-configmap needs --batch and --state-dir");
             return ExitCodes.INVALID;

@@ -34,7 +34,7 @@ public class PingCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;
-        try (Connection connection = address.connectionFactory().newConnection("taskbatch-ping");
+        try (Connection connection = address.newConnection("taskbatch-ping");
              Channel channel = connection.createChannel()) {
             String queue = "taskbatch.ping." + UUID.randomUUID();
             channel.queueDeclare(queue, false, true, true, Map.of());

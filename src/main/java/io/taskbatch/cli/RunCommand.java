@@ -87,6 +87,9 @@ public class RunCommand implements Callable<Integer> {
     @Mixin
     BrokerOptions broker = new BrokerOptions();
 
+    @Mixin
+    ShardsOption shards = new ShardsOption();
+
     @Inject
     TaskHandlers handlers;
 
@@ -119,7 +122,7 @@ public class RunCommand implements Callable<Integer> {
             return ExitCodes.INVALID;
         }
         BatchFile batch = BatchFile.load(manifestFile, volumes, handlers, err);
-        if (batch == null) return ExitCodes.INVALID;
+        if (batch == null || !shards.apply(batch, err)) return ExitCodes.INVALID;
         batch.clusterOnlyFields().forEach(field -> err.println("note: " + field + " is for the cluster's pods; "
                 + "taskbatch run ignores it (its env, volumes and resources are not applied here)"));
         Path previous;
@@ -200,7 +203,7 @@ public class RunCommand implements Callable<Integer> {
         if (!WorkerCommand.addHook(onExit)) return ExitCodes.FAILED;
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, BrokerWait.once(), output, null, false, printer, interval,
-                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds),
+                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds, shards.shards),
                     null, started -> master[0] = started, Round.FIRST, null);
             WorkerCommand.removeHook(onExit);
             return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;

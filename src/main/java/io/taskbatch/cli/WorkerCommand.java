@@ -69,6 +69,9 @@ public class WorkerCommand implements Callable<Integer> {
     @Mixin
     BrokerOptions broker;
 
+    @Mixin
+    ShardsOption shards = new ShardsOption();
+
     @Option(names = "--broker-wait", paramLabel = "DURATION", defaultValue = "forever", description = BrokerRun.BROKER_WAIT_HELP)
     String brokerWait;
 
@@ -93,7 +96,7 @@ public class WorkerCommand implements Callable<Integer> {
         WorkerProcesses.exitWithParent(LOG);
         BatchFile batch = source.batchRef == null ? BatchFile.load(source.manifestFile, volumes, handlers, err)
                 : ClusterBatch.forWorker(kubernetes::get, source.batchRef, handlers, err);
-        if (batch == null) return ExitCodes.INVALID;
+        if (batch == null || !shards.apply(batch, err)) return ExitCodes.INVALID;
         BrokerAddress address = broker.resolveOrReport(err);
         if (address == null) return ExitCodes.INVALID;
         int slotCount = batch.slots(slots);

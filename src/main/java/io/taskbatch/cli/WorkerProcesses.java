@@ -33,6 +33,12 @@ final class WorkerProcesses implements AutoCloseable {
 
     /** @param graceSeconds how long a worker's running tasks may take to finish when it is told to stop */
     WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds) throws IOException {
+        this(manifest, count, slots, broker, graceSeconds, null);
+    }
+
+    /** @param shards the run's --shards, handed on (null: the manifest's) */
+    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds, Integer shards)
+            throws IOException {
         this.broker = broker;
         List<String> cmd = new ArrayList<>(javaCommand());
         cmd.add("worker");
@@ -43,6 +49,10 @@ final class WorkerProcesses implements AutoCloseable {
         if (slots != null) {
             cmd.add("--slots");
             cmd.add(slots.toString());
+        }
+        if (shards != null) {
+            cmd.add("--shards");
+            cmd.add(shards.toString());
         }
         this.command = List.copyOf(cmd);
         for (int i = 0; i < count; i++) spawn(i);

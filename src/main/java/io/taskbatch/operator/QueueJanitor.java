@@ -33,17 +33,21 @@ public final class QueueJanitor {
     public int deleteQueues(TaskBatch batch) throws NoBroker, IOException, TimeoutException {
         BrokerAddress broker = broker(batch);
         BatchQueues queues = BatchQueues.of(batch.getMetadata().getNamespace(), batch.getMetadata().getName(),
-                batch.getMetadata().getUid());
+                batch.getMetadata().getUid()).withShards(shards(batch));
         int retryQueues = Math.max(0, batch.getSpec().getRetry().getMaxAttempts() - 1);
         int rounds = BatchRounds.current(batch) + 1;
-        try (Connection connection = broker.connectionFactory().newConnection("taskbatch-operator-cleanup");
+        try (Connection connection = broker.newConnection("taskbatch-operator-cleanup");
              Channel channel = connection.createChannel()) {
             for (int round = 0; round < rounds; round++) {
                 queues.inRound(round).delete(channel, retryQueues);
                 channel.queueDelete(queues.inRound(round).finished());
             }
         }
-        return (4 + retryQueues) * rounds;
+        return (2 * queues.shards() + 2 + retryQueues) * rounds;
+    }
+
+    private static int shards(TaskBatch batch) {
+        return batch.getSpec().getQueues() == null ? 1 : batch.getSpec().getQueues().getShards();
     }
 
     private BrokerAddress broker(TaskBatch batch) throws NoBroker {

@@ -2,6 +2,7 @@ package io.taskbatch.plan;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.taskbatch.api.MasterSpec;
+import io.taskbatch.api.QueuesSpec;
 import io.taskbatch.api.RetrySpec;
 import io.taskbatch.api.RunSpec;
 import io.taskbatch.api.TaskBatch;
@@ -66,6 +67,10 @@ public final class SpecValidator {
             v.add(new Violation("spec.results.claimName", "required when spec.results.path is set"));
         }
         checkRedrive(spec.getRedrive(), v);
+        if (spec.getQueues() != null && (spec.getQueues().getShards() < 1 || spec.getQueues().getShards() > QueuesSpec.MAX_SHARDS)) {
+            v.add(new Violation("spec.queues.shards", "must be 1 to " + QueuesSpec.MAX_SHARDS + " (one per broker node is "
+                    + "the useful most), was " + spec.getQueues().getShards()));
+        }
         if (!v.isEmpty()) throw new InvalidManifestException(v);
         return new BatchPlan(name, namespace, spec, retry, timeout, maxFailed, spec.getWorkers().getConcurrency());
     }

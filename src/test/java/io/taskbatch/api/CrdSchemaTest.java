@@ -54,6 +54,8 @@ class CrdSchemaTest {
             taskTimeout without unit      | {tasks: {items: ["1"]}, run: {builtin: square}, taskTimeout: 30}                      | spec.taskTimeout: Invalid value: "integer": must be of type string
             backoff in words              | {tasks: {items: ["1"]}, run: {builtin: square}, retry: {backoff: soon}}               | spec.retry.backoff: Invalid value: "soon": should match
             maxBackoff in days            | {tasks: {items: ["1"]}, run: {builtin: square}, retry: {maxBackoff: 1d}}              | spec.retry.maxBackoff: Invalid value: "1d": should match
+            zero shards                   | {tasks: {items: ["1"]}, run: {builtin: square}, queues: {shards: 0}}                  | spec.queues.shards: Invalid value: 0: should be greater than or equal to 1
+            too many shards               | {tasks: {items: ["1"]}, run: {builtin: square}, queues: {shards: 33}}                 | spec.queues.shards: Invalid value: 33: should be less than or equal to 32
             zero maxAttempts              | {tasks: {items: ["1"]}, run: {builtin: square}, retry: {maxAttempts: 0}}              | spec.retry.maxAttempts: Invalid value: 0: should be greater than or equal to 1
             negative maxFailedTasks       | {tasks: {items: ["1"]}, run: {builtin: square}, failurePolicy: {maxFailedTasks: -1}}  | spec.failurePolicy.maxFailedTasks: Invalid value: -1: should be greater than or equal to 0
             negative ttl                  | {tasks: {items: ["1"]}, run: {builtin: square}, ttlSecondsAfterFinished: -1}          | spec.ttlSecondsAfterFinished: Invalid value: -1: should be greater than or equal to 0

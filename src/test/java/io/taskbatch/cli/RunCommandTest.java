@@ -101,6 +101,10 @@ class RunCommandTest {
                         "spec.retry.maxAttempts: must be >= 1"),
                 Arguments.of("no weight", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  workers: {weight: 0}\n",
                         "spec.workers.weight: must be >= 1 (the default 1 shares equally)"),
+                Arguments.of("no shard", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  queues: {shards: 0}\n",
+                        "spec.queues.shards: must be 1 to 32 (one per broker node is the useful most), was 0"),
+                Arguments.of("misspelled queues field", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  queues: {shard: 3}\n",
+                        "spec.queues.shard: unknown field \"shard\"; known fields here: shards"),
                 Arguments.of("backoff above its maximum", HEAD + "spec:\n" + OK_TASKS + OK_RUN + "  retry: {backoff: 5m, maxBackoff: 1m}\n",
                         "spec.retry.backoff: 5m is longer than maxBackoff 1m"),
                 Arguments.of("unknown sourceErrors", HEAD + "spec:\n  tasks:\n    items: [\"1\"]\n    sourceErrors: skip\n" + OK_RUN,
@@ -204,6 +208,13 @@ class RunCommandTest {
         assertThat(bad.exit()).as(bad.err()).isEqualTo(ExitCodes.INVALID);
         assertThat(bad.err()).contains("spec.workers.template.spec.containers[worker].command: is set by the operator");
         assertThat(bad.output()).doesNotExist();
+    }
+
+    @Test
+    void shardsOutsideOneToThirtyTwoAreRefusedWithTheRange() throws Exception {
+        Outcome o = run(HEAD + "spec:\n" + OK_TASKS + OK_RUN, "--shards", "0", "--broker", "amqp://127.0.0.1:1");
+        assertThat(o.exit()).as(o.err()).isEqualTo(ExitCodes.INVALID);
+        assertThat(o.err()).contains("--shards must be 1 to 32 (one per broker node is the useful most), was 0");
     }
 
     @Test

@@ -371,9 +371,9 @@ class TaskBatchReconcilerTest {
 
     @Test
     void deletingABatchDeletesItsQueuesOnTheBroker() throws Exception {
-        TaskBatch batch = MockCluster.create(client, ns, squares("gone", null));
+        TaskBatch batch = MockCluster.create(client, ns, squares("gone", "  queues: {shards: 2}"));
         await().atMost(WAIT).until(() -> job("gone-master") != null);
-        BatchQueues queues = BatchQueues.of(ns, "gone", batch.getMetadata().getUid());
+        BatchQueues queues = BatchQueues.of(ns, "gone", batch.getMetadata().getUid()).withShards(2);
         try (Connection c = BrokerAddress.of(RABBIT.node().amqpUri()).connectionFactory().newConnection();
              Channel ch = c.createChannel()) {
             // what the master declares when it starts
@@ -383,7 +383,8 @@ class TaskBatchReconcilerTest {
         client.resource(get("gone")).delete();
         await().atMost(WAIT).until(() -> get("gone") == null);
         try (Connection c = BrokerAddress.of(RABBIT.node().amqpUri()).connectionFactory().newConnection()) {
-            for (String q : List.of(queues.tasks(), queues.results(), queues.dead(), queues.retry(1), queues.retry(2), queues.finished())) {
+            for (String q : List.of(queues.tasks(), queues.results(), queues.tasks(1), queues.results(1), queues.dead(),
+                    queues.retry(1), queues.retry(2), queues.finished())) {
                 Channel ch = c.createChannel();
                 assertThatThrownBy(() -> ch.queueDeclarePassive(q)).as(q).hasStackTraceContaining("NOT_FOUND");
             }

@@ -115,8 +115,20 @@ public final class RabbitNode implements AutoCloseable {
         private Duration startTimeout = Duration.ofSeconds(60);
         private final Map<String, String> config = new LinkedHashMap<>();
         private String enabledPlugins = "[].";
+        private String cookie;
+        private int epmdPort;
 
         private Builder() {
+        }
+
+        /**
+         * Nodes of one cluster ({@link RabbitCluster}): the same Erlang cookie, and one epmd on {@code epmdPort} through
+         * which they find each other (the first node to start runs it; later ones find it listening).
+         */
+        Builder clusterMember(String cookie, int epmdPort) {
+            this.cookie = cookie;
+            this.epmdPort = epmdPort;
+            return this;
         }
 
         /**
@@ -203,7 +215,7 @@ public final class RabbitNode implements AutoCloseable {
             Files.writeString(dir.resolve("owner.pid"), Long.toString(ProcessHandle.current().pid()));
             Path home = Files.createDirectories(dir.resolve("home"));
             Path cookie = home.resolve(".erlang.cookie");
-            Files.writeString(cookie, randomString(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+            Files.writeString(cookie, options.cookie != null ? options.cookie : randomString(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
             Files.setPosixFilePermissions(cookie, PosixFilePermissions.fromString("r--------"));
             Path logs = Files.createDirectories(dir.resolve("log"));
             Path mnesia = Files.createDirectories(dir.resolve("mnesia"));
@@ -211,7 +223,7 @@ public final class RabbitNode implements AutoCloseable {
             int[] ports = freePorts(3);
             this.amqpPort = ports[0];
             this.distPort = ports[1];
-            this.epmdPort = ports[2];
+            this.epmdPort = options.epmdPort > 0 ? options.epmdPort : ports[2];
             this.pidFile = dir.resolve("rabbitmq.pid");
             this.logFile = logs.resolve("rabbit.out");
             Path confEnv = Files.writeString(dir.resolve("rabbitmq-env.conf"), "");
@@ -807,7 +819,7 @@ public final class RabbitNode implements AutoCloseable {
         return false;
     }
 
-    private static String randomString(int length, String alphabet) {
+    static String randomString(int length, String alphabet) {
         StringBuilder sb = new StringBuilder(length);
         for (int i = 0; i < length; i++) sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
         return sb.toString();

@@ -28,8 +28,9 @@ import org.jboss.logging.Logger;
 /**
  * The master's side of a batch on RabbitMQ. Tasks are published with confirms; at most
  * {@code maxUnconfirmed} may await their confirm (back-pressure), kept by sequence number so that
- * what a broker restart swallowed is published again. Results and dead letters are consumed from
- * one channel and acknowledged only after the master stored them.
+ * what a broker restart swallowed is published again; with several shards a task goes to the shard its id
+ * picks. Results of every shard and dead letters are consumed from one channel and acknowledged only after the
+ * master stored them.
  */
 public final class AmqpMasterTransport implements MasterTransport, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(AmqpMasterTransport.class);
@@ -146,7 +147,11 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
                 }
             }
         };
-        resultChannel.basicConsume(queues.results(), false, "taskbatch-master-results", resultConsumer);
+        // every shard's results on this one channel: its delivery tags stay one sequence, so ackAll's multiple-ack holds
+        for (int shard = 0; shard < queues.shards(); shard++) {
+            resultChannel.basicConsume(queues.results(shard), false, "taskbatch-master-results" + (shard == 0 ? "" : "." + shard),
+                    resultConsumer);
+        }
         resultChannel.basicConsume(queues.dead(), false, "taskbatch-master-dead", deadConsumer);
     }
 
@@ -267,7 +272,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
             long seq = publishChannel.getNextPublishSeqNo();
             unconfirmed.put(seq, task);
             try {
-                publishChannel.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
+                publishChannel.basicPublish("", queues.tasks(queues.shardOf(task.id())), MessageCodec.taskProperties(task), MessageCodec.encode(task));
             } catch (IOException | RuntimeException e) {
                 unconfirmed.remove(seq);
                 toRepublish.add(task);
@@ -298,7 +303,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
     }
 
     /**
-     * Messages ready in the batch's queues now, by {@code tasks}, {@code retry} (all retry queues), {@code results}
+     * Messages ready in the batch's queues now, by {@code tasks} and {@code results} (all shards), {@code retry} (all retry queues),
      * and {@code dead}: one passive declare each, on a throwaway channel.
      *
      * @throws java.io.UncheckedIOException when the broker cannot answer now
@@ -307,8 +312,13 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
         try (Channel ch = connection.createChannel()) {
             long retry = 0;
             for (int i = 1; i <= retryQueues; i++) retry += ch.queueDeclarePassive(queues.retry(i)).getMessageCount();
-            return Map.of("tasks", (long) ch.queueDeclarePassive(queues.tasks()).getMessageCount(), "retry", retry,
-                    "results", (long) ch.queueDeclarePassive(queues.results()).getMessageCount(),
+            long tasks = 0;
+            long results = 0;
+            for (int shard = 0; shard < queues.shards(); shard++) {
+                tasks += ch.queueDeclarePassive(queues.tasks(shard)).getMessageCount();
+                results += ch.queueDeclarePassive(queues.results(shard)).getMessageCount();
+            }
+            return Map.of("tasks", tasks, "retry", retry, "results", results,
                     "dead", (long) ch.queueDeclarePassive(queues.dead()).getMessageCount());
         } catch (IOException | TimeoutException | ShutdownSignalException e) {
             throw new java.io.UncheckedIOException(new IOException("cannot read the queue depths: " + e.getMessage(), e));

@@ -29,7 +29,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
 /**
- * A worker's side of a batch on RabbitMQ: each slot consumes on its own channel with manual acks,
+ * A worker's side of a batch on RabbitMQ: each slot consumes every shard's task queue on its own channel with manual acks,
  * publishes each result with a confirm, and acknowledges its task only once that confirm came (so a
  * worker killed at any moment loses nothing: the broker delivers its unacknowledged tasks again).
  * How many tasks a slot holds follows the workload ({@link PrefetchGovernor}).
@@ -275,7 +275,8 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         // the sequence number and the send must not interleave with a shutdown clearing pending
         private final ReentrantLock publishLock = new ReentrantLock();
         private final PrefetchGovernor governor;
-        private String consumerTag;
+        // one per shard; read by the connection's thread in handleCancel
+        private final List<String> consumerTags = new CopyOnWriteArrayList<>();
         private volatile int prefetch;
         // pulls from the suspects, one at a time, instead of consuming the task queue
         private final boolean suspects;
@@ -284,6 +285,24 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             this.suspects = suspects;
             governor = new PrefetchGovernor(fixedPrefetch, 1);
             if (!suspects) subscribe();
+        }
+
+        /**
+         * A new channel for this slot. The old one is aborted first: a channel that went down with its connection is
+         * recovered by the client later, consumers and all, and a recovered channel the slot no longer uses would
+         * hold its deliveries unacknowledged for good (publish() ignores tasks of a channel that is not the slot's).
+         */
+        private void replaceChannel() throws IOException {
+            Channel old = channel;
+            if (old != null) {
+                try {
+                    old.abort(); // also drops it and its consumers from the connection's recovery
+                } catch (IOException | ShutdownSignalException e) {
+                    LOG.debugf("abort: %s", e.getMessage());
+                }
+                consumerTags.clear();
+            }
+            channel = openChannel();
         }
 
         private Channel openChannel() throws IOException {
@@ -315,11 +334,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             return ch;
         }
 
-        /** Consumes the task queue if it is ready; false (quietly) when it is not, to try again later. */
+        /** Consumes the task queues if they are ready; false (quietly) when they are not, to try again later. */
         private boolean subscribe() {
             if (!ready || finished) return false;
             try {
-                if (channel == null || !channel.isOpen()) channel = openChannel();
+                if (channel == null || !channel.isOpen()) replaceChannel();
+                cancelAll(); // what is left of an earlier subscription (one shard cancelled, a recovered channel)
                 consume(governor.current());
                 return true;
             } catch (IOException | ShutdownSignalException e) {
@@ -328,11 +348,16 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
         }
 
+        /**
+         * One consumer per shard on this slot's one channel: its delivery tags stay one sequence, so the ack logic in
+         * {@link #confirmed} holds across shards.
+         */
         private void consume(int prefetch) throws IOException {
             Channel ch = channel;
-            ch.basicQos(prefetch);
-            this.prefetch = prefetch;
-            consumerTag = ch.basicConsume(queues.tasks(), false, new DefaultConsumer(ch) {
+            int each = PrefetchGovernor.perShard(prefetch, queues.shards());
+            ch.basicQos(each);
+            this.prefetch = each * queues.shards();
+            DefaultConsumer consumer = new DefaultConsumer(ch) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
                     Object count = props.getHeaders() == null ? null : props.getHeaders().get("x-delivery-count");
@@ -348,11 +373,26 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
                 @Override
                 public void handleCancel(String tag) {
-                    // the task queue was deleted under us: subscribe again once it is back
-                    if (tag.equals(consumerTag)) subscribed = false;
+                    // a task queue was deleted under us: subscribe again once it is back
+                    if (consumerTags.contains(tag)) subscribed = false;
                 }
-            });
+            };
+            for (int shard = 0; shard < queues.shards(); shard++) {
+                consumerTags.add(ch.basicConsume(queues.tasks(shard), false, consumer));
+            }
             subscribed = true;
+        }
+
+        /** Cancels this slot's consumers on its channel; deliveries already here stay ours to acknowledge. */
+        private void cancelAll() {
+            for (String tag : consumerTags) {
+                try {
+                    if (channel.isOpen()) channel.basicCancel(tag);
+                } catch (IOException | ShutdownSignalException e) {
+                    LOG.debugf("cancel %s: %s", tag, e.getMessage());
+                }
+            }
+            consumerTags.clear();
         }
 
         private void confirmed(Channel channel, long seq, boolean multiple, boolean ack) {
@@ -424,7 +464,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private TaskDelivery takeSuspect() throws InterruptedException {
             awaitSettled();
             try {
-                if (channel == null || !channel.isOpen()) channel = openChannel();
+                if (channel == null || !channel.isOpen()) replaceChannel();
                 Channel ch = channel;
                 GetResponse got = ch.basicGet(queues.suspects(), false);
                 if (got == null) return null;
@@ -461,11 +501,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             // deliveries already here stay ours to acknowledge
             if (!subscribed) return;
             try {
-                channel.basicCancel(consumerTag);
+                cancelAll();
                 consume(prefetch);
                 LOG.debugf("prefetch now %d", prefetch);
             } catch (IOException | ShutdownSignalException e) {
-                LOG.debugf("prefetch change failed (%s), kept the old consumer", e.getMessage());
+                subscribed = false; // take() subscribes again
+                LOG.debugf("prefetch change failed (%s); subscribing again", e.getMessage());
             }
         }
 
@@ -519,11 +560,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         public void close() {
             Channel channel = this.channel;
             if (channel == null) return;
-            try {
-                if (channel.isOpen() && subscribed) channel.basicCancel(consumerTag);
-            } catch (IOException | ShutdownSignalException e) {
-                LOG.debugf("cancel: %s", e.getMessage());
-            }
+            if (subscribed) cancelAll();
             if (!finished && channel.isOpen()) {
                 // what this slot still holds unrun goes back uncharged (see release), not with the channel's close
                 for (Incoming in; (in = buffer.poll()) != null; ) {

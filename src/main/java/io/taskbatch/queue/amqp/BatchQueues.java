@@ -25,9 +25,29 @@ import java.util.Locale;
  *       queue is deleted. Workers wait for it: a quorum queue is visible to a passive declare before
  *       its Raft leader runs, and consuming it then closes the connection (541 INTERNAL_ERROR).</li>
  * </ul>
+ *
+ * <p>With {@code shards} K &gt; 1 (spec.queues.shards) the task and result queues are K quorum queues each:
+ * shard 0 keeps the names above, shard i &gt; 0 is {@code .tasks.i} and {@code .results.i}. Each is declared with
+ * {@code x-queue-leader-locator: balanced}, so the broker puts their Raft leaders on its least loaded nodes and one
+ * batch can use more than one node's throughput. Retries, suspects and dead letters stay single queues: they carry
+ * the few tasks that fail, not the batch.
  */
-public record BatchQueues(String prefix) {
+public record BatchQueues(String prefix, int shards) {
     public static final String REASON_HEADER = "x-taskbatch-reason";
+
+    public BatchQueues {
+        if (shards < 1) throw new IllegalArgumentException("shards must be at least 1, was " + shards);
+    }
+
+    /** One task queue and one result queue. */
+    public BatchQueues(String prefix) {
+        this(prefix, 1);
+    }
+
+    /** The same batch's queues spread over {@code shards} task and result queues. */
+    public BatchQueues withShards(int shards) {
+        return new BatchQueues(prefix, shards);
+    }
 
     public static BatchQueues of(String namespace, String name, String uid) {
         StringBuilder sb = new StringBuilder("taskbatch.").append(clean(namespace == null ? "local" : namespace))
@@ -41,19 +61,35 @@ public record BatchQueues(String prefix) {
      * (its finished marker, a late result) reaches the next one.
      */
     public BatchQueues inRound(int round) {
-        return round == 0 ? this : new BatchQueues(prefix + ".r" + round);
+        return round == 0 ? this : new BatchQueues(prefix + ".r" + round, shards);
     }
 
     private static String clean(String part) {
         return part.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
     }
 
+    /** Shard 0's task queue: where retries return to. */
     public String tasks() {
-        return prefix + ".tasks";
+        return tasks(0);
     }
 
     public String results() {
-        return prefix + ".results";
+        return results(0);
+    }
+
+    /** The task queue of shard {@code shard} (0 to shards - 1). */
+    public String tasks(int shard) {
+        return shard == 0 ? prefix + ".tasks" : prefix + ".tasks." + shard;
+    }
+
+    /** The result queue of shard {@code shard} (0 to shards - 1). */
+    public String results(int shard) {
+        return shard == 0 ? prefix + ".results" : prefix + ".results." + shard;
+    }
+
+    /** The shard a task goes to: by id, so a task published again (after a nack or a restart) lands where it was. */
+    public int shardOf(long taskId) {
+        return (int) Math.floorMod(taskId, (long) shards);
     }
 
     public String dead() {
@@ -93,14 +129,22 @@ public record BatchQueues(String prefix) {
     }
 
     /**
-     * Declares every queue of the batch (idempotent: same arguments each time), the task queue last
-     * and then the ready exchange: a quorum queue's declare-ok comes once its leader runs, so when
-     * workers see the exchange, everything they use is there.
+     * Declares every queue of the batch (idempotent: same arguments each time), then the ready exchange: a quorum
+     * queue's declare-ok comes once its leader runs, so when workers see the exchange, everything they use is there.
+     * The shards come first: the broker places each next leader on the node with the fewest, so K task shards
+     * declared one after another on a cluster of K nodes get one node each, before the single queues (placed on the
+     * node the master is connected to) tip the count.
      *
      * @param retryDelays the delay after each failed attempt: index 0 is after attempt 1
      */
     public void declare(Channel channel, int deliveryLimit, List<Duration> retryDelays) throws IOException {
-        channel.queueDeclare(results(), true, false, false, quorum());
+        // the task queue's limit is a safety net: a task delivered again is moved to the suspects at once
+        for (int shard = 0; shard < shards; shard++) {
+            Map<String, Object> tasks = deadLettering(deliveryLimit);
+            if (shards > 1) tasks.put(LEADER_LOCATOR, "balanced");
+            channel.queueDeclare(tasks(shard), true, false, false, tasks);
+        }
+        for (int shard = 0; shard < shards; shard++) channel.queueDeclare(results(shard), true, false, false, sharded());
         channel.queueDeclare(dead(), true, false, false, quorum());
         for (int i = 0; i < retryDelays.size(); i++) {
             Map<String, Object> retry = quorum();
@@ -114,11 +158,9 @@ public record BatchQueues(String prefix) {
         // a suspect ran once beside others when its worker died: it may die alone deliveryLimit - 1 more times, so a
         // poison task runs at most deliveryLimit + 1 times in all, as it did when the task queue alone counted
         channel.queueDeclare(suspects(), true, false, false, deadLettering(Math.max(0, deliveryLimit - 1)));
-        // the task queue's limit is a safety net: a task delivered again is moved to the suspects at once
-        channel.queueDeclare(tasks(), true, false, false, deadLettering(deliveryLimit));
-        // auto-delete: deleting the task queue removes the binding, and with it the exchange
+        // auto-delete: deleting the task queues removes the bindings, and with the last the exchange
         channel.exchangeDeclare(ready(), "direct", true, true, Map.of());
-        channel.queueBind(tasks(), ready(), tasks());
+        for (int shard = 0; shard < shards; shard++) channel.queueBind(tasks(shard), ready(), tasks(shard));
     }
 
     /** Marks the batch over; the marker disappears by itself an hour after its last use. */
@@ -128,8 +170,10 @@ public record BatchQueues(String prefix) {
 
     /** Deletes the batch's work queues (not the finished marker, which expires by itself). */
     public void delete(Channel channel, int retryQueues) throws IOException {
-        channel.queueDelete(tasks());
-        channel.queueDelete(results());
+        for (int shard = 0; shard < shards; shard++) {
+            channel.queueDelete(tasks(shard));
+            channel.queueDelete(results(shard));
+        }
         channel.queueDelete(dead());
         channel.queueDelete(suspects());
         for (int i = 1; i <= retryQueues; i++) channel.queueDelete(retry(i));
@@ -143,6 +187,16 @@ public record BatchQueues(String prefix) {
         // quorum queues dead-letter at most once unless told at-least-once, which needs reject-publish
         args.put("x-dead-letter-strategy", "at-least-once");
         args.put("x-overflow", "reject-publish");
+        return args;
+    }
+
+    /** Where the broker puts a new quorum queue's leader: RabbitMQ 3.10+ knows client-local and balanced. */
+    static final String LEADER_LOCATOR = "x-queue-leader-locator";
+
+    /** A result queue: with several shards, its leader goes where the fewest leaders are. */
+    private Map<String, Object> sharded() {
+        Map<String, Object> args = quorum();
+        if (shards > 1) args.put(LEADER_LOCATOR, "balanced");
         return args;
     }
 

@@ -1,5 +1,7 @@
 package io.taskbatch.queue.amqp;
 
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,7 +13,9 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -19,6 +23,10 @@ import javax.net.ssl.TrustManagerFactory;
  * Where the broker is: an AMQP URI ({@code amqp://} or {@code amqps://}) and, for amqps with a
  * private CA, the CA's PEM file. The URI's password never appears in logs or errors: use
  * {@link #toString()}, which masks it.
+ *
+ * <p>A cluster is one URI with its nodes separated by commas, {@code amqp://user:pw@rabbit-0:5672,rabbit-1,rabbit-2/vhost}
+ * (a node without a port uses the scheme's): a connection goes to the first node that answers, and one that loses
+ * its node recovers to another (the client shuffles the list), so a batch outlives the death of a node.
  */
 public final class BrokerAddress {
     public static final String ENV_URI = "TASKBATCH_BROKER_URI";
@@ -27,10 +35,47 @@ public final class BrokerAddress {
 
     private final String uri;
     private final Path caFile;
+    // the nodes of the URI, and the URI with only the first of them (what ConnectionFactory.setUri understands)
+    private final List<Address> nodes;
+    private final String firstNodeUri;
 
     private BrokerAddress(String uri, Path caFile) {
         this.uri = uri;
         this.caFile = caFile;
+        int start = uri.indexOf("://");
+        int end = start < 0 ? -1 : indexOfAny(uri, "/?#", start + 3);
+        String authority = start < 0 ? "" : uri.substring(start + 3, end < 0 ? uri.length() : end);
+        int at = authority.lastIndexOf('@');
+        String hosts = authority.substring(at + 1);
+        if (start < 0 || hosts.isEmpty() || !hosts.contains(",")) {
+            this.nodes = null;
+            this.firstNodeUri = uri;
+        } else {
+            this.nodes = List.of(Address.parseAddresses(hosts));
+            String first = hosts.substring(0, hosts.indexOf(','));
+            this.firstNodeUri = uri.substring(0, start + 3) + authority.substring(0, at + 1) + first
+                    + (end < 0 ? "" : uri.substring(end));
+        }
+    }
+
+    private static int indexOfAny(String s, String chars, int from) {
+        for (int i = from; i < s.length(); i++) if (chars.indexOf(s.charAt(i)) >= 0) return i;
+        return -1;
+    }
+
+    /** The broker's nodes as the URI lists them (one for a single node). */
+    public List<Address> nodes() {
+        if (nodes != null) return nodes;
+        ConnectionFactory factory = connectionFactory();
+        return List.of(new Address(factory.getHost(), factory.getPort()));
+    }
+
+    /**
+     * A connection to the first node of the URI that answers, recovering to any of them: use this, not
+     * {@code connectionFactory().newConnection}, which knows only the first node.
+     */
+    public Connection newConnection(String name) throws IOException, TimeoutException {
+        return connectionFactory().newConnection(nodes(), name);
     }
 
     /**
@@ -70,7 +115,15 @@ public final class BrokerAddress {
 
     private void validate() {
         try {
-            URI parsed = new URI(uri);
+            if (nodes != null) {
+                for (Address node : nodes) {
+                    if (node.getHost() == null || node.getHost().isBlank()) {
+                        throw new IllegalArgumentException("the broker URI " + this + " names an empty node: separate nodes "
+                                + "with single commas, e.g. amqp://user:password@rabbit-0:5672,rabbit-1:5672/vhost");
+                    }
+                }
+            }
+            URI parsed = new URI(firstNodeUri);
             if (!"amqp".equals(parsed.getScheme()) && !"amqps".equals(parsed.getScheme())) {
                 throw new IllegalArgumentException("the broker URI " + this + " must start with amqp:// or amqps://");
             }
@@ -87,7 +140,7 @@ public final class BrokerAddress {
     public ConnectionFactory connectionFactory() {
         ConnectionFactory factory = new ConnectionFactory();
         try {
-            factory.setUri(uri);
+            factory.setUri(firstNodeUri);
             if (uri.startsWith("amqps:")) {
                 if (caFile != null) {
                     factory.useSslProtocol(sslContext(caFile));

@@ -79,7 +79,7 @@ public final class BrokerWait {
         String lastReason = null;
         while (true) {
             try {
-                Connection connection = broker.connectionFactory().newConnection(connectionName);
+                Connection connection = broker.newConnection(connectionName);
                 if (lastReason != null) log.accept("reached the broker at " + broker + " after " + since(start));
                 return connection;
             } catch (IOException | TimeoutException | ShutdownSignalException e) {

@@ -29,6 +29,15 @@ final class PrefetchGovernor {
         this.current = fixed > 0 ? fixed : initial;
     }
 
+    /**
+     * What each of a slot's consumers may hold when it consumes {@code shards} task queues: the slot's prefetch
+     * split evenly, at least one each (so a slot with prefetch 1 holds up to one task per shard; the worker's
+     * max-hold gives back what waits too long).
+     */
+    static int perShard(int prefetch, int shards) {
+        return Math.max(MIN, (prefetch + shards - 1) / shards);
+    }
+
     int current() {
         return current;
     }

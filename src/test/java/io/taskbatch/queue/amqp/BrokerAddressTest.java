@@ -3,6 +3,9 @@ package io.taskbatch.queue.amqp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import static org.assertj.core.api.Assertions.tuple;
+
+import com.rabbitmq.client.Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -36,5 +39,38 @@ class BrokerAddressTest {
         assertThat(q.tasks()).isEqualTo("taskbatch.team-a.squares.1234abcd.tasks");
         assertThat(q.retry(2)).isEqualTo("taskbatch.team-a.squares.1234abcd.retry.2");
         assertThat(BatchQueues.of(null, "squares", null).results()).isEqualTo("taskbatch.local.squares.results");
+    }
+
+    @Test
+    void aClusterIsOneUriWithItsNodesSeparatedByCommas() {
+        BrokerAddress a = BrokerAddress.of("amqp://app:s3cr3t@rabbit-0:5673,rabbit-1,[::1]:5674/batch");
+        assertThat(a.nodes()).extracting(Address::getHost, Address::getPort)
+                .containsExactly(tuple("rabbit-0", 5673), tuple("rabbit-1", -1), tuple("[::1]", 5674));
+        assertThat(a.toString()).isEqualTo("amqp://app:***@rabbit-0:5673,rabbit-1,[::1]:5674/batch");
+        // the factory gets the first node, with credentials and virtual host: what a single-node URI gives it
+        assertThat(a.connectionFactory().getHost()).isEqualTo("rabbit-0");
+        assertThat(a.connectionFactory().getPort()).isEqualTo(5673);
+        assertThat(a.connectionFactory().getVirtualHost()).isEqualTo("batch");
+        assertThat(a.connectionFactory().getPassword()).isEqualTo("s3cr3t");
+        assertThat(BrokerAddress.of("amqp://u:p@only:5672/%2F").nodes()).extracting(Address::getHost, Address::getPort)
+                .containsExactly(tuple("only", 5672));
+        assertThatThrownBy(() -> BrokerAddress.of("amqp://app:s3cr3t@rabbit-0,,rabbit-2/batch"))
+                .hasMessageContaining("names an empty node").hasMessageNotContaining("s3cr3t");
+    }
+
+    @Test
+    void shardsKeepTheSingleQueueNamesForShardZeroAndGoByTaskId() {
+        BatchQueues one = BatchQueues.of(null, "squares", null);
+        BatchQueues three = one.withShards(3);
+        assertThat(three.tasks(0)).isEqualTo(one.tasks()).isEqualTo("taskbatch.local.squares.tasks");
+        assertThat(three.results(0)).isEqualTo(one.results());
+        assertThat(three.tasks(2)).isEqualTo("taskbatch.local.squares.tasks.2");
+        assertThat(three.results(1)).isEqualTo("taskbatch.local.squares.results.1");
+        assertThat(three.inRound(1).shards()).isEqualTo(3);
+        assertThat(three.inRound(1).tasks(1)).isEqualTo("taskbatch.local.squares.r1.tasks.1");
+        assertThat(java.util.stream.LongStream.range(0, 9).mapToInt(three::shardOf).boxed().toList())
+                .containsExactly(0, 1, 2, 0, 1, 2, 0, 1, 2);
+        assertThat(one.shardOf(12345)).isZero();
+        assertThatThrownBy(() -> one.withShards(0)).hasMessageContaining("shards must be at least 1");
     }
 }

@@ -44,4 +44,12 @@ class PrefetchGovernorTest {
     void aPrefetchFromTheSpecIsKept() {
         assertThat(settle(new PrefetchGovernor(7, 1), 20_000, 2 * MS, 200)).isEqualTo(7);
     }
+
+    @Test
+    void aSlotOverSeveralShardsSplitsItsPrefetchAndHoldsAtLeastOnePerShard() {
+        assertThat(PrefetchGovernor.perShard(300, 3)).isEqualTo(100);
+        assertThat(PrefetchGovernor.perShard(10, 3)).isEqualTo(4); // rounded up: never below the slot's own prefetch
+        assertThat(PrefetchGovernor.perShard(1, 3)).isEqualTo(1);
+        assertThat(PrefetchGovernor.perShard(7, 1)).isEqualTo(7);
+    }
 }
