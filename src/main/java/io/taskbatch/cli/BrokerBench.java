@@ -95,6 +95,7 @@ final class BrokerBench {
         line("worker start-up: process start to its first result confirmed (each worker)", workers,
                 "goal <= 2 s (idle machine)", slowestWorker <= 2.0);
         line("master start-up: process start to its first result stored", "%.2f s".formatted(run.masterStartup()), "", null);
+        new ShardBench(broker, handlers, out, work, slotsPerWorker).run(tasks / 5);
         out.printf(Locale.ROOT, "load average %s at the end%n", loadAverage());
         out.flush();
         if (!sweep) return;
@@ -111,7 +112,6 @@ final class BrokerBench {
         out.printf(Locale.ROOT, "  batch of %,d      trivial %.2f of bound%n", tasks / 5, trivial(tasks / 5, 2, 0) / taskBound);
         out.printf(Locale.ROOT, "  batch of %,d     trivial %.2f of bound%n", tasks * 2, trivial(tasks * 2, 2, 0) / taskBound);
         out.flush();
-        new ShardBench(broker, handlers, out, work, slotsPerWorker).run(tasks / 5);
     }
 
     /** What the broker does with our durability, per queue, while a task queue and a result queue run at once. */

@@ -47,7 +47,7 @@ class BenchIT {
     }
 
     @Test
-    void benchOverTheBrokerPrintsTheBoundTheRatioTheMakespanAndTheStartUpInOneRun(RabbitNode rabbit) throws Exception {
+    void benchOverTheBrokerPrintsTheBoundTheRatioTheMakespanTheStartUpAndTheShardsInOneRun(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
             Process bench = jar.start("bench", "bench", "--broker", rabbit.amqpUri(), "--tasks", "2000");
             assertThat(exitOf(bench, Duration.ofMinutes(5))).as(jar.log("bench")).isZero();
@@ -60,6 +60,9 @@ class BenchIT {
                     .containsPattern(row("mixed batch: .* makespan [0-9.]+ x ideal +goal <= 1.2"))
                     .containsPattern(row("worker start-up: .* [0-9.]+ s(, [0-9.]+ s| \\(the other worker came too late for a task\\)) +goal <= 2 s"))
                     .containsPattern(row("master start-up: .* [0-9.]+ s"))
+                    .containsPattern(row("shards \\(spec.queues.shards\\): 400 trivial tasks, .* on the 1 node the URI names"))
+                    .containsPattern(row("K = 1  [0-9,]+ tasks/s"))
+                    .containsPattern(row("K = 3  [0-9,]+ tasks/s  \\([0-9.]+ x K = 1\\)"))
                     .containsPattern(row("load average [0-9.]+ [0-9.]+ [0-9.]+ at the start"));
         }
     }
