@@ -95,7 +95,7 @@ final class BrokerBench {
         line("worker start-up: process start to its first result confirmed (each worker)", workers,
                 "goal <= 2 s (idle machine)", slowestWorker <= 2.0);
         line("master start-up: process start to its first result stored", "%.2f s".formatted(run.masterStartup()), "", null);
-        new ShardBench(broker, handlers, out, work, slotsPerWorker).run(tasks / 5);
+        shards(tasks / 5);
         out.printf(Locale.ROOT, "load average %s at the end%n", loadAverage());
         out.flush();
         if (!sweep) return;
@@ -260,6 +260,8 @@ final class BrokerBench {
     }
 
     /** The end of {@code run}'s summary line: "... in 15.7s (6361 tasks/s)". */
+    /** Shard counts the bench compares: 1 to this. */
+    private static final int MAX_SHARDS = 3;
     private static final Pattern SUMMARY = Pattern.compile("succeeded: .* in ([0-9.]+)s \\(");
 
     private static String loadAverage() {
@@ -278,8 +280,31 @@ final class BrokerBench {
 
     /** Tasks per second of a batch of trivial tasks, from the master's start (workers already connected). */
     double trivial(int tasks, int workerProcesses, int prefetch) throws Exception {
-        String yaml = batch("range: {from: 1, to: " + tasks + "}", "echo", prefetch);
+        return trivial(tasks, workerProcesses, prefetch, 1);
+    }
+
+    private double trivial(int tasks, int workerProcesses, int prefetch, int shards) throws Exception {
+        String yaml = batch("range: {from: 1, to: " + tasks + "}", "echo", prefetch, shards);
         return tasks / timedBatch(yaml, workerProcesses);
+    }
+
+    /**
+     * The same trivial batch with spec.queues.shards = 1 to 3. Shards pay off only on a cluster, each shard's leader on
+     * another node: give the bench every node in the URI ({@code amqp://user:pw@node-0,node-1,node-2/vhost}). On one
+     * node they share its cores and show their cost.
+     */
+    private void shards(int tasks) throws Exception {
+        int nodes = broker.nodes().size();
+        out.printf(Locale.ROOT, "shards (spec.queues.shards): %,d trivial tasks, 2 worker processes x %s, on the %s the URI"
+                + " names%s:%n", tasks, Plural.of(slotsPerWorker, "slot"), Plural.of(nodes, "node"),
+                nodes == 1 ? " (shards share its cores: expect no gain)" : "");
+        double one = 0;
+        for (int k = 1; k <= MAX_SHARDS; k++) {
+            double rate = trivial(tasks, 2, 0, k);
+            if (k == 1) one = rate;
+            out.printf(Locale.ROOT, "  K = %d  %,.0f tasks/s  (%.2f x K = 1)%n", k, rate, rate / one);
+            out.flush();
+        }
     }
 
     /** Makespan of a mixed batch over its ideal (total work / slots). */
@@ -292,6 +317,10 @@ final class BrokerBench {
     }
 
     private String batch(String source, String builtin, int prefetch) {
+        return batch(source, builtin, prefetch, 1);
+    }
+
+    private String batch(String source, String builtin, int prefetch, int shards) {
         return """
                 apiVersion: taskbatch.io/v1alpha1
                 kind: TaskBatch
@@ -303,7 +332,8 @@ final class BrokerBench {
                   run:
                     builtin: %s
                   workers: {prefetch: %d, concurrency: %d}
-                """.formatted(++runs, source, builtin, prefetch, slotsPerWorker);
+                  queues: {shards: %d}
+                """.formatted(++runs, source, builtin, prefetch, slotsPerWorker, shards);
     }
 
     private double timedBatch(String yaml, int workerProcesses) throws Exception {
@@ -315,7 +345,8 @@ final class BrokerBench {
              WorkerProcesses workers = new WorkerProcesses(manifest, workerProcesses, slotsPerWorker, broker, 25);
              OutputStream file = Files.newOutputStream(work.resolve("results.jsonl"));
              ResultSink sink = new JsonLinesSink(file, false)) {
-            awaitConsumers(batch.queues().tasks(), workerProcesses * slotsPerWorker);
+            // every slot consumes every shard, subscribing to them in order
+            awaitConsumers(batch.queues().tasks(batch.queues().shards() - 1), workerProcesses * slotsPerWorker);
             Master master = new Master(new Master.Settings(batch.plan().id(), 0, Duration.ofSeconds(1), ProgressListener.NONE));
             long start = System.nanoTime();
             BatchOutcome outcome = master.run(batch.source(), transport, sink);

@@ -298,9 +298,10 @@ public final class PodTemplateRules {
 
     /**
      * Fields the Kubernetes model kept aside as unknown (a misspelling), as paths: the local run and the operator
-     * refuse them as the API server's strict field validation does.
+     * refuse them as the API server's strict field validation does (and the manifests' tests check every object of
+     * the examples and the install files with it). {@code path} is the value's own ("" for a whole object).
      */
-    static void unknownFields(Object value, String path, List<String> out) {
+    public static void unknownFields(Object value, String path, List<String> out) {
         if (value instanceof Collection<?> items) {
             int i = 0;
             for (Object item : items) unknownFields(item, path + "[" + i++ + "]", out);
@@ -323,11 +324,15 @@ public final class PodTemplateRules {
             }
             String name = getter.getName().substring(3);
             if (name.equals("AdditionalProperties") && field instanceof Map<?, ?> extra) {
-                extra.keySet().forEach(k -> out.add(path + "." + k));
+                extra.keySet().forEach(k -> out.add(child(path, k.toString())));
             } else {
-                unknownFields(field, path + "." + Character.toLowerCase(name.charAt(0)) + name.substring(1), out);
+                unknownFields(field, child(path, Character.toLowerCase(name.charAt(0)) + name.substring(1)), out);
             }
         }
+    }
+
+    private static String child(String path, String field) {
+        return path.isEmpty() ? field : path + "." + field;
     }
 
     private static Violation loosens(String field) {

@@ -32,15 +32,13 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.taskbatch.plan.PodTemplateRules;
 import java.io.IOException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -161,7 +159,7 @@ class ManifestsTest {
                         .isIn("taskbatch.io/v1alpha1 TaskBatch", "apiextensions.k8s.io/v1 CustomResourceDefinition");
             } else {
                 List<String> unknown = new ArrayList<>();
-                unknownFields(o, "", unknown);
+                PodTemplateRules.unknownFields(o, "", unknown);
                 assertThat(unknown).as(doc + ": fields the API server does not know (kubectl apply rejects them)").isEmpty();
             }
         }
@@ -451,39 +449,5 @@ class ManifestsTest {
         if (secret.getData() != null) secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v))));
         if (secret.getStringData() != null) data.putAll(secret.getStringData());
         return data;
-    }
-
-    /**
-     * Fields the Kubernetes model did not recognize (it keeps them aside rather than failing), as
-     * paths: a misspelled field that kubectl's strict field validation would reject.
-     */
-    static void unknownFields(Object value, String path, List<String> out) {
-        if (value instanceof Collection<?> items) {
-            int i = 0;
-            for (Object item : items) unknownFields(item, path + "[" + i++ + "]", out);
-            return;
-        }
-        if (value instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> unknownFields(v, path + "." + k, out));
-            return;
-        }
-        if (value == null || !value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")
-                || value instanceof Quantity || value instanceof IntOrString) return;
-        for (Method getter : value.getClass().getMethods()) {
-            if (getter.getParameterCount() > 0 || Modifier.isStatic(getter.getModifiers()) || !getter.getName().startsWith("get")
-                    || getter.getDeclaringClass() == Object.class) continue;
-            Object field;
-            try {
-                field = getter.invoke(value);
-            } catch (ReflectiveOperationException e) {
-                throw new AssertionError(getter.toString(), e);
-            }
-            String name = getter.getName().substring(3);
-            if (name.equals("AdditionalProperties") && field instanceof Map<?, ?> extra) {
-                extra.keySet().forEach(k -> out.add((path.isEmpty() ? "" : path + ".") + k));
-            } else {
-                unknownFields(field, path + (path.isEmpty() ? "" : ".") + Character.toLowerCase(name.charAt(0)) + name.substring(1), out);
-            }
-        }
     }
 }
