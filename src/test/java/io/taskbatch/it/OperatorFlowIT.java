@@ -691,8 +691,13 @@ class OperatorFlowIT {
         prometheus.interrupt();
         prometheus.join();
         List<Scrape> workers = lastScrape.values().stream().map(Scraped::scrape).toList();
-        String seen = lastScrape.entrySet().stream().map(e -> e.getKey() + " scraped "
-                + (e.getValue().atNanos() - doneAt) / 1_000_000 + " ms after the end").collect(Collectors.joining(", "));
+        // what tells a failure apart: when each pod was last scraped, and whether the Job controller had deleted it
+        // (a scale-down: SIGTERM, then SIGKILL after the grace period)
+        String seen = kubelet.allPods("metered-workers").stream().map(pod -> {
+            Scraped last = lastScrape.get(pod.name());
+            return pod.name() + " scraped " + (last == null ? "never" : (last.atNanos() - doneAt) / 1_000_000 + " ms after the end")
+                    + (pod.terminating() ? ", deleted" : "") + ", " + pod.phase();
+        }).collect(Collectors.joining("; "));
         assertThat(workers).as("every worker pod was scraped").hasSize(kubelet.allPods("metered-workers").size());
         int attempts = total + total / 10 * 2; // every task once, and one retry of each "x" and each "1"
         double succeeded = 0, failed = 0, retried = 0, durations = 0, published = 0, acked = 0;
