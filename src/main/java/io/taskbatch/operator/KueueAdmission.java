@@ -62,14 +62,4 @@ public final class KueueAdmission {
     static boolean waitingForAdmission(Job job) {
         return holds(job) && Boolean.TRUE.equals(job.getSpec().getSuspend()) && !BatchStatusAggregator.jobFinished(job);
     }
-
-    /**
-     * The {@code suspend} of a desired Job: {@code onCreation} when it does not exist yet; on a Job Kueue holds, what
-     * it is now (never unsuspended by the operator); otherwise {@code operatorWants}.
-     */
-    static boolean suspend(Job actual, boolean onCreation, boolean operatorWants) {
-        if (actual == null) return onCreation;
-        if (holds(actual)) return Boolean.TRUE.equals(actual.getSpec().getSuspend());
-        return operatorWants;
-    }
 }

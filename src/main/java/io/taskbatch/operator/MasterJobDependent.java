@@ -100,7 +100,8 @@ public class MasterJobDependent extends BatchJobDependent {
     @Override
     void applyMutable(Job job, TaskBatch batch, Context<TaskBatch> context) {
         // the master keeps running while the batch is suspended: its ledger lives in the pod. It is not queued in
-        // Kueue; if Kueue holds it anyway (a LocalQueue "default" its webhook put on it), Kueue unsuspends it.
-        job.getSpec().setSuspend(KueueAdmission.suspend(getSecondaryResource(batch, context).orElse(null), false, false));
+        // Kueue; if Kueue holds it anyway (a LocalQueue "default" its webhook put on it), it is Kueue's to unsuspend
+        // (BatchJobDependent.match leaves it alone)
+        job.getSpec().setSuspend(false);
     }
 }

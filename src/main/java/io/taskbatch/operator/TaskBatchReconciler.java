@@ -2,6 +2,7 @@ package io.taskbatch.operator;
 
 import io.taskbatch.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -45,6 +46,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -142,10 +144,10 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
                 .withLabels(pod.getMetadata().getLabels()).endMetadata()
                 .withNewSpec().withNodeName(spec.getNodeName()).withOverhead(spec.getOverhead())
                 .withContainers(spec.getContainers() == null ? List.of() : spec.getContainers().stream()
-                        .map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(c.getName())
+                        .map(c -> new ContainerBuilder().withName(c.getName())
                                 .withResources(c.getResources()).build()).toList())
                 .withInitContainers(spec.getInitContainers() == null ? List.of() : spec.getInitContainers().stream()
-                        .map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(c.getName())
+                        .map(c -> new ContainerBuilder().withName(c.getName())
                                 .withRestartPolicy(c.getRestartPolicy()).withResources(c.getResources()).build()).toList())
                 .endSpec()
                 .withNewStatus().withPhase(phase(pod)).endStatus()
@@ -285,18 +287,23 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         Job running = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
         PodSpec pod = running != null ? running.getSpec().getTemplate().getSpec()
                 : workerPods.build(batch, context).getSpec().getTemplate().getSpec();
-        return WorkerSizer.claim(batch.getMetadata().getNamespace() + "/" + batch.getMetadata().getName(), workers, pod,
+        return WorkerSizer.claim(key(batch), workers, pod,
                 BatchRounds.starting(batch) ? OptionalLong.empty() : tasksLeft(batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus()),
                 WorkerJobDependent.slots(workers));
     }
 
+    /** A batch's key in the sharing: namespace/name. */
+    private static String key(TaskBatch batch) {
+        return batch.getMetadata().getNamespace() + "/" + batch.getMetadata().getName();
+    }
+
     /** Another batch's claim; empty when its spec cannot make one (its own reconciliation says why). */
-    private java.util.Optional<WorkerSizer.Claim> claim(TaskBatch batch, Context<TaskBatch> context) {
+    private Optional<WorkerSizer.Claim> claim(TaskBatch batch, Context<TaskBatch> context) {
         try {
-            return java.util.Optional.of(claimOrThrow(batch, context));
+            return Optional.of(claimOrThrow(batch, context));
         } catch (RuntimeException e) {
             LOG.debugf("%s/%s: left out of the sharing: %s", batch.getMetadata().getNamespace(), batch.getMetadata().getName(), e);
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 
@@ -313,7 +320,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         Map<String, Integer> shares = WorkerSizer.share(claims, cluster(context));
         for (TaskBatch other : running) {
             if (other.getMetadata().getUid().equals(self.getMetadata().getUid())) continue;
-            Integer share = shares.get(other.getMetadata().getNamespace() + "/" + other.getMetadata().getName());
+            Integer share = shares.get(key(other));
             Job job = job(context, WORKER_JOB, BatchLabels.workerJob(other), other);
             if (share != null && job != null && !share.equals(job.getSpec().getParallelism())) {
                 LOG.infof("%s/%s: its share is now %d workers, its Job runs %s: re-sizing it", other.getMetadata().getNamespace(),

@@ -95,16 +95,22 @@ public class WorkerJobDependent extends BatchJobDependent {
         WorkerSizer.Decision sizing = context.managedWorkflowAndDependentResourceContext()
                 .get(SIZING, WorkerSizer.Decision.class).orElse(null);
         Job actual = getSecondaryResource(batch, context).orElse(null);
-        if (sizing != null && !KueueAdmission.holds(actual)) {
+        // a Job Kueue holds is never updated (BatchJobDependent.match): what is set here counts at creation and after
+        if (sizing != null) {
             job.getSpec().setParallelism(sizing.replicas());
         } else if (actual != null) {
-            // not sized in this reconciliation, or Kueue admitted it at this count: keep what runs
+            // not sized in this reconciliation: keep what runs
             job.getSpec().setParallelism(actual.getSpec().getParallelism());
         }
-        if (actual == null) job.getMetadata().getLabels().putAll(KueueAdmission.jobLabels(batch));
-        // cancelled: no worker starts another task; the master marks what is left cancelled
+        // cancelled: no worker starts another task; the master marks what is left cancelled. A queued Job is created
+        // suspended, for Kueue to admit
         boolean stop = batch.getSpec().isSuspend() || batch.getSpec().isCancel();
-        job.getSpec().setSuspend(KueueAdmission.suspend(actual, stop || KueueAdmission.queue(batch).isPresent(), stop));
+        if (actual == null) {
+            job.getMetadata().getLabels().putAll(KueueAdmission.jobLabels(batch));
+            job.getSpec().setSuspend(stop || KueueAdmission.queue(batch).isPresent());
+        } else {
+            job.getSpec().setSuspend(stop);
+        }
     }
 
     /**

@@ -51,14 +51,13 @@ class KueueAdmissionTest {
     }
 
     @Test
-    void aJobWithAQueueKeepsTheSuspendKueueGaveItAndANewOneIsCreatedAsAsked() {
-        Job admitted = job("w", Map.of(KueueAdmission.QUEUE_NAME, "q"), false, null);
-        Job evicted = job("w", Map.of(KueueAdmission.QUEUE_NAME, "q"), true, null);
-        Job plain = job("w", Map.of(), false, null);
-        assertThat(KueueAdmission.suspend(admitted, true, true)).as("never suspended by the operator").isFalse();
-        assertThat(KueueAdmission.suspend(evicted, false, false)).as("never unsuspended by the operator").isTrue();
-        assertThat(KueueAdmission.suspend(plain, false, true)).isTrue();
-        assertThat(KueueAdmission.suspend(null, true, false)).isTrue();
+    void aJobWithAQueueNameIsKueuesAndTheOperatorLeavesItAlone() {
+        // BatchJobDependent.match reports such a Job as matching: its suspend and pod count are never updated
+        assertThat(KueueAdmission.holds(job("w", Map.of(KueueAdmission.QUEUE_NAME, "q"), false, null))).isTrue();
+        assertThat(KueueAdmission.holds(job("m", Map.of(KueueAdmission.QUEUE_NAME, "default"), true, null)))
+                .as("a queue Kueue's webhook defaulted").isTrue();
+        assertThat(KueueAdmission.holds(job("w", Map.of(), false, null))).isFalse();
+        assertThat(KueueAdmission.holds(null)).as("not created yet").isFalse();
     }
 
     @Test
