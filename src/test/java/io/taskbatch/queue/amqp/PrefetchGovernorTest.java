@@ -41,6 +41,20 @@ class PrefetchGovernorTest {
     }
 
     @Test
+    void trivialTasksKeepTheirDeepPrefetchThroughTheOddPauseOfABusyMachine() {
+        PrefetchGovernor g = new PrefetchGovernor(0, 1);
+        settle(g, 20_000, 2 * MS, 200);
+        int deep = g.current();
+        for (int i = 0; i < 2_000; i++) {
+            // a GC pause or the slot's thread descheduled for 30 ms, about once per window
+            g.taskRan(i % 50 == 0 ? 30 * MS : 20_000);
+            g.confirmTook(2 * MS);
+            assertThat(g.proposal()).as("task %d", i).isZero();
+        }
+        assertThat(g.current()).isEqualTo(deep);
+    }
+
+    @Test
     void aPrefetchFromTheSpecIsKept() {
         assertThat(settle(new PrefetchGovernor(7, 1), 20_000, 2 * MS, 200)).isEqualTo(7);
     }
