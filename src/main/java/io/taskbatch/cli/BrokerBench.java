@@ -73,7 +73,8 @@ final class BrokerBench {
                         .formatted(taskSample().length, resultSample().length),
                 "%,.0f + %,.0f msgs/s = %,.0f tasks/s".formatted(bound.tasksQueue(), bound.resultsQueue(), bound.tasksPerSecond()),
                 "", null);
-        RunFigures run = runCommand(tasks, 2);
+        // the run's JVM hosts only the master: C1 alone, as bin/taskbatch starts `run --broker` (the workers choose theirs)
+        RunFigures run = runCommand(tasks, 2, MASTER_JIT);
         double ratio = run.wallRate() / bound.tasksPerSecond();
         line("run --broker --worker-processes 2: %,d echo %s, process start to exit".formatted(tasks, Plural.noun(tasks, "task")),
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(run.wallRate(), run.wallSeconds(), ratio),
@@ -81,11 +82,11 @@ final class BrokerBench {
         line("  the same by the master's own clock (its start to its last result)",
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(tasks / run.ownSeconds(), run.ownSeconds(),
                         tasks / run.ownSeconds() / bound.tasksPerSecond()), "", null);
-        RunFigures c1 = runCommand(tasks, 2, "-XX:TieredStopAtLevel=1");
-        line("  the same with -XX:TieredStopAtLevel=1 (C1 only: less JIT work, slower CPU-bound builtins)",
-                "%,.0f tasks/s (%.1f s) = %.2f of the bound; start-up: workers %s, master %.2f s".formatted(c1.wallRate(),
-                        c1.wallSeconds(), c1.wallRate() / bound.tasksPerSecond(), c1.workerStartup().stream()
-                                .map(s -> "%.2f s".formatted(s)).collect(Collectors.joining(", ")), c1.masterStartup()), "", null);
+        line("  CPU per task, process start to exit (of it compiling)", run.cpuPerTask(), "", null);
+        RunFigures c2 = runCommand(tasks, 2);
+        line("  the same with the master compiled by C2 too (the JVM's default)",
+                "%,.0f tasks/s (%.1f s) = %.2f of the bound; %s".formatted(c2.wallRate(), c2.wallSeconds(),
+                        c2.wallRate() / bound.tasksPerSecond(), c2.cpuPerTask()), "", null);
         double mixed = mixed(400, 2, 0);
         line("mixed batch: 400 tasks, every 10th sleeps 500 ms, 2 worker processes x %s".formatted(Plural.of(slotsPerWorker, "slot")),
                 "makespan %.2f x ideal".formatted(mixed), "goal <= 1.2", mixed <= 1.2);
@@ -222,11 +223,24 @@ final class BrokerBench {
     }
 
     /** What a {@code taskbatch run --broker} process did, by the wall clock and by its log. */
-    record RunFigures(long tasks, double wallSeconds, double ownSeconds, List<Double> workerStartup, double masterStartup) {
+    /**
+     * @param masterCpu  the master's CPU seconds and the compilers' share
+     * @param workersCpu the same, summed over the worker processes
+     */
+    record RunFigures(long tasks, double wallSeconds, double ownSeconds, List<Double> workerStartup, double masterStartup,
+                      double[] masterCpu, double[] workersCpu) {
         double wallRate() {
             return tasks / wallSeconds;
         }
+
+        String cpuPerTask() {
+            return "master %.0f us (%.0f), workers %.0f us (%.0f)".formatted(masterCpu[0] / tasks * 1e6, masterCpu[1] / tasks * 1e6,
+                    workersCpu[0] / tasks * 1e6, workersCpu[1] / tasks * 1e6);
+        }
     }
+
+    /** The flags bin/taskbatch gives a JVM that hosts a master only. */
+    private static final String MASTER_JIT = WorkerProcesses.TIERED_STOP + "1";
 
     /**
      * {@code taskbatch run FILE --broker --worker-processes N} as a user runs it: a process of our jar with this JVM's
@@ -238,7 +252,10 @@ final class BrokerBench {
         Path manifest = Files.writeString(work.resolve("bench-" + runs + ".yaml"), yaml);
         Path log = work.resolve("bench-" + runs + ".log");
         List<String> cmd = new ArrayList<>(WorkerProcesses.javaCommand());
-        cmd.addAll(1, List.of(jvmFlags)); // after the java executable; the worker processes inherit them
+        cmd.removeIf(arg -> arg.startsWith(WorkerProcesses.TIERED_STOP)); // the bench's own choice is not the run's
+        cmd.addAll(1, List.of(jvmFlags)); // after the java executable
+        // each role's CPU at its end (StartupClock.spent)
+        cmd.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
         cmd.addAll(List.of("run", manifest.toString(), "--worker-processes", Integer.toString(workerProcesses),
                 "--progress", "plain", "--output", work.resolve("results.jsonl").toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile());
@@ -256,7 +273,18 @@ final class BrokerBench {
             throw new IllegalStateException("taskbatch run failed (exit " + p.exitValue() + "): " + text);
         }
         double master = StartupClock.seconds("master", text).stream().findFirst().orElse(Double.NaN);
-        return new RunFigures(tasks, wall, Double.parseDouble(summary.group(1)), StartupClock.seconds("worker", text), master);
+        return new RunFigures(tasks, wall, Double.parseDouble(summary.group(1)), StartupClock.seconds("worker", text), master,
+                sum(StartupClock.spent("master", text)), sum(StartupClock.spent("worker", text)));
+    }
+
+    private static double[] sum(List<double[]> spent) {
+        if (spent.isEmpty()) return new double[] {Double.NaN, Double.NaN};
+        double[] total = new double[2];
+        for (double[] one : spent) {
+            total[0] += one[0];
+            total[1] += one[1];
+        }
+        return total;
     }
 
     /** The end of {@code run}'s summary line: "... in 15.7s (6361 tasks/s)". */

@@ -105,6 +105,7 @@ final class BrokerRun {
             @Override
             public void close() throws IOException {
                 sink.close();
+                clock.spent();
             }
         };
     }

@@ -10,6 +10,7 @@ import io.taskbatch.plan.BatchPlan;
 import io.taskbatch.queue.amqp.BrokerAddress;
 import io.taskbatch.queue.amqp.BrokerWait;
 import io.taskbatch.worker.TaskExecutor;
+import io.taskbatch.worker.TaskExecutors;
 import io.taskbatch.worker.TaskHandlers;
 import jakarta.inject.Inject;
 import io.taskbatch.api.RedriveSpec;
@@ -203,7 +204,8 @@ public class RunCommand implements Callable<Integer> {
         if (!WorkerCommand.addHook(onExit)) return ExitCodes.FAILED;
         try {
             BatchOutcome outcome = BrokerRun.runMaster(batch, address, BrokerWait.once(), output, null, false, printer, interval,
-                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds, shards.shards),
+                    () -> processes[0] = new WorkerProcesses(manifestFile, workerProcesses, workers, address, graceSeconds, shards.shards,
+                            TaskExecutors.needsOptimizingCompiler(batch.plan().spec().getRun(), handlers)),
                     null, started -> master[0] = started, Round.FIRST, null);
             WorkerCommand.removeHook(onExit);
             return outcome.succeeded() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;

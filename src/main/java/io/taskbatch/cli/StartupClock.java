@@ -1,5 +1,10 @@
 package io.taskbatch.cli;
 
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -16,9 +21,14 @@ import org.jboss.logging.Logger;
  * once per process, and {@code bench --broker} reads it from the log.
  */
 public final class StartupClock {
+    /** The debug line {@link #spent} logs; {@code bench --broker} turns it on and parses it back. */
+    public static final Pattern SPENT = Pattern.compile("(worker|master) used ([0-9]+\\.[0-9]+) s of CPU, ([0-9]+\\.[0-9]+) s compiling");
+
     /** The line {@link #firstResult} logs; {@code bench --broker} parses it back. */
     public static final Pattern LINE = Pattern.compile("(worker|master) first result ([0-9]+\\.[0-9]+) s after the process started");
 
+    /** Where {@link #spent} logs: a category of its own, for {@code bench --broker} to turn on alone. */
+    static final Logger CPU_LOG = Logger.getLogger(StartupClock.class);
     private final Logger log;
     private final String role;
     private final Instant processStart;
@@ -39,6 +49,53 @@ public final class StartupClock {
     void firstResult() {
         if (told.get() || told.getAndSet(true) || processStart == null) return;
         log.info(line(role, Duration.between(processStart, Instant.now())));
+    }
+
+    /**
+     * Logs (at debug) the CPU time this process used so far, and its JIT compiler threads' share: what a role costs
+     * besides the broker's work.
+     */
+    void spent() {
+        if (!CPU_LOG.isDebugEnabled()) return;
+        long cpu = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
+        if (cpu >= 0) {
+            CPU_LOG.debug(String.format(Locale.ROOT, "%s used %.2f s of CPU, %.2f s compiling", role, cpu / 1e9, compilerSeconds()));
+        }
+    }
+
+    /**
+     * CPU seconds of the JIT compiler threads, read from Linux's /proc (the compilation MXBean tells their elapsed time,
+     * which a busy machine inflates); 0 where there is no /proc.
+     */
+    static double compilerSeconds() {
+        long ticks = 0;
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path thread : threads) {
+                try {
+                    String stat = Files.readString(thread.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) continue;
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                } catch (IOException | RuntimeException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException | RuntimeException noProc) {
+            return 0;
+        }
+        return ticks / 100.0; // USER_HZ, 100 on Linux
+    }
+
+    /** The CPU seconds and compiling seconds each {@link #spent} line of {@code role} in {@code log} says, in log order. */
+    public static List<double[]> spent(String role, CharSequence log) {
+        Matcher m = SPENT.matcher(log);
+        List<double[]> found = new ArrayList<>();
+        while (m.find()) {
+            if (m.group(1).equals(role)) found.add(new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});
+        }
+        return found;
     }
 
     static String line(String role, Duration sinceStart) {

@@ -138,7 +138,8 @@ public class WorkerCommand implements Callable<Integer> {
             if (!removeHook(onTermWhileWaiting)) return ExitCodes.FAILED;
             WorkerMetrics metrics = new WorkerMetrics(registry, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
                     batch.plan().name(), executorKind(batch.plan().spec().getRun()));
-            metrics.whenFirstResultConfirmed(StartupClock.of(LOG, "worker")::firstResult);
+            StartupClock clock = StartupClock.of(LOG, "worker");
+            metrics.whenFirstResultConfirmed(clock::firstResult);
             transport.measure(metrics);
             Worker worker = new Worker(new Worker.Settings(batch.plan().id(), workerName, slotCount, batch.plan().retry(),
                     batch.plan().taskTimeout()), executor, transport, metrics);
@@ -163,6 +164,7 @@ public class WorkerCommand implements Callable<Integer> {
                 return ExitCodes.FAILED;
             }
             worker.close();
+            clock.spent();
             return transport.finished() ? ExitCodes.SUCCEEDED : ExitCodes.FAILED;
         }
     }

@@ -26,4 +26,13 @@ public final class TaskExecutors {
         return new ProcessPoolExecutor(pool.getCommand(), slots, pool.getMaxTasksPerProcess(), workDir, env, batch,
                 TaskStderr.of(run));
     }
+
+    /**
+     * Whether a worker running {@code run} gains from the optimizing compiler: only a builtin that computes in the JVM
+     * ({@link TaskHandler#needsOptimizingCompiler()}); commands and process pools run their work in other processes.
+     */
+    public static boolean needsOptimizingCompiler(RunSpec run, TaskHandlers handlers) {
+        return run.getBuiltin() != null
+                && handlers.find(run.getBuiltin()).map(TaskHandler::needsOptimizingCompiler).orElse(false);
+    }
 }

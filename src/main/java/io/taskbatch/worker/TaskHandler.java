@@ -15,4 +15,13 @@ public interface TaskHandler {
     default boolean waitsMostly() {
         return false;
     }
+
+    /**
+     * True for handlers whose work is heavy computing in this JVM that the optimizing compiler (C2) speeds up several
+     * times (a digest's intrinsics): their worker processes keep C2. Every other worker only moves messages and
+     * children's output, where C2's compiling costs more CPU than it saves in a batch of ordinary size.
+     */
+    default boolean needsOptimizingCompiler() {
+        return false;
+    }
 }

@@ -47,7 +47,7 @@ class BenchIT {
     }
 
     @Test
-    void benchOverTheBrokerPrintsTheBoundTheRatioTheMakespanTheStartUpAndTheShardsInOneRun(RabbitNode rabbit) throws Exception {
+    void benchOverTheBrokerPrintsTheBoundTheRatioTheCpuTheMakespanTheStartUpAndTheShardsInOneRun(RabbitNode rabbit) throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
             Process bench = jar.start("bench", "bench", "--broker", rabbit.amqpUri(), "--tasks", "2000");
             assertThat(exitOf(bench, Duration.ofMinutes(5))).as(jar.log("bench")).isZero();
@@ -56,7 +56,8 @@ class BenchIT {
                     .containsPattern(row("broker bound: 2 quorum queues at once .* = [0-9,]+ tasks/s"))
                     .containsPattern(row("run --broker --worker-processes 2: 2,000 echo tasks, .* = [0-9.]+ of the bound +goal >= 0.80"))
                     .containsPattern(row("the same by the master's own clock .* = [0-9.]+ of the bound"))
-                    .containsPattern(row("the same with -XX:TieredStopAtLevel=1 .* = [0-9.]+ of the bound; start-up: workers .* master [0-9.]+ s"))
+                    .containsPattern(row("CPU per task, .* master [0-9]+ us \\([0-9]+\\), workers [0-9]+ us \\([0-9]+\\)"))
+                    .containsPattern(row("the same with the master compiled by C2 too .* = [0-9.]+ of the bound; master [0-9]+ us"))
                     .containsPattern(row("mixed batch: .* makespan [0-9.]+ x ideal +goal <= 1.2"))
                     .containsPattern(row("worker start-up: .* [0-9.]+ s(, [0-9.]+ s| \\(the other worker came too late for a task\\)) +goal <= 2 s"))
                     .containsPattern(row("master start-up: .* [0-9.]+ s"))
