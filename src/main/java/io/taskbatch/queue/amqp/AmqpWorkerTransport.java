@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -54,6 +56,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private volatile boolean ready;
     private volatile WorkerMetrics metrics = WorkerMetrics.none();
     private final List<SlotInbox> inboxes = new CopyOnWriteArrayList<>();
+    // ids of the tasks this worker held when the broker closed or lost a channel under it: one of them delivered again
+    // came back with that loss, not with a worker's death
+    private final Set<Long> lostWithBroker = ConcurrentHashMap.newKeySet();
 
     /** What {@link #look()} saw on the broker. */
     enum Seen { NOT_YET, READY, FINISHED }
@@ -277,6 +282,8 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         // the channel went down (with its connection, or closed by the broker): the slot starts again on a fresh one
         private volatile boolean lost;
         private final LinkedBlockingQueue<Incoming> buffer = new LinkedBlockingQueue<>();
+        // ids of the tasks taken from this inbox and not settled yet
+        private final Set<Long> running = ConcurrentHashMap.newKeySet();
         // seqNo -> pending ack: added by the slot thread, settled by the confirm listener
         private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
         // the sequence number and the send must not interleave with a shutdown clearing pending
@@ -333,6 +340,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 // the broker returns every unacknowledged task of this channel to the queue: drop our copies
                 publishLock.lock();
                 try {
+                    if (!cause.isInitiatedByApplication()) {
+                        for (Incoming in : buffer) if (in.task() != null) lostWithBroker.add(in.task().id());
+                        lostWithBroker.addAll(running);
+                    }
                     pending.clear();
                     buffer.clear();
                     subscribed = false;
@@ -453,6 +464,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 if (in == null) return null;
                 if (in.task() == null) {
                     deadLetterMalformed(in);
+                } else if (in.deliveryCount() >= 2 && lostWithBroker.remove(in.task().id())) {
+                    // it came back because the broker lost or closed our channel, not because a worker died: no suspect.
+                    // A copy goes back uncharged (see release), so what the loss cost it does not count towards its limit
+                    LOG.debugf("task %d came back after our connection to the broker was lost: it goes back to the queue",
+                            in.task().id());
+                    release(in);
                 } else if (in.deliveryCount() >= 2) {
                     // delivered before to a worker that died holding it: whether this task or another it held
                     // killed that worker cannot be told here, so it runs alone, from the suspects (uncharged there)
@@ -462,6 +479,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
                     release(in);
                 } else {
+                    running.add(in.task().id());
                     return new AmqpDelivery(this, in, System.nanoTime());
                 }
             }
@@ -626,6 +644,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private void settle() {
             if (settled) throw new IllegalStateException("task " + in.task().id() + " was already settled");
             settled = true;
+            inbox.running.remove(in.task().id());
             inbox.governor.taskRan(System.nanoTime() - startNanos);
         }
 
