@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -54,6 +56,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private volatile boolean ready;
     private volatile WorkerMetrics metrics = WorkerMetrics.none();
     private final List<SlotInbox> inboxes = new CopyOnWriteArrayList<>();
+    // ids of the tasks this worker held when the broker closed or lost a channel under it: one of them delivered again
+    // came back with that loss, not with a worker's death
+    private final Set<Long> lostWithBroker = ConcurrentHashMap.newKeySet();
 
     /** What {@link #look()} saw on the broker. */
     enum Seen { NOT_YET, READY, FINISHED }
@@ -72,13 +77,18 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     /** Connects to {@code broker}, waiting for it as {@code wait} says. */
     public static AmqpWorkerTransport connect(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch,
                                               Duration maxHold, BrokerWait wait) throws IOException, TimeoutException, InterruptedException {
-        return new AmqpWorkerTransport(wait.connect(broker, "taskbatch-worker " + workerName), queues, workerName,
+        return new AmqpWorkerTransport(wait.connect(broker, "taskbatch-worker " + workerName, false), queues, workerName,
                 fixedPrefetch, maxHold);
     }
 
+    /**
+     * Without topology recovery: after a lost connection each slot subscribes again by itself, on a fresh channel. Had
+     * the client recovered the consumers too, a slot's deliveries could go to the recovered channel and, once the slot
+     * replaced it, back to the queue a second time; a quorum queue counts each such return towards the delivery limit.
+     */
     private static Connection connect(BrokerAddress broker, String workerName, BrokerWait once) throws IOException, TimeoutException {
         try {
-            return once.connect(broker, "taskbatch-worker " + workerName);
+            return once.connect(broker, "taskbatch-worker " + workerName, false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while connecting to the broker", e);
@@ -269,7 +279,11 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private static final Duration RESUBSCRIBE_EVERY = Duration.ofMillis(500);
         private volatile Channel channel;
         private volatile boolean subscribed;
+        // the channel went down (with its connection, or closed by the broker): the slot starts again on a fresh one
+        private volatile boolean lost;
         private final LinkedBlockingQueue<Incoming> buffer = new LinkedBlockingQueue<>();
+        // ids of the tasks taken from this inbox and not settled yet
+        private final Set<Long> running = ConcurrentHashMap.newKeySet();
         // seqNo -> pending ack: added by the slot thread, settled by the confirm listener
         private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
         // the sequence number and the send must not interleave with a shutdown clearing pending
@@ -289,8 +303,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         /**
          * A new channel for this slot. The old one is aborted first: a channel that went down with its connection is
-         * recovered by the client later, consumers and all, and a recovered channel the slot no longer uses would
-         * hold its deliveries unacknowledged for good (publish() ignores tasks of a channel that is not the slot's).
+         * recovered by the client (without its consumers, see connect), and the slot has no use for it: the tasks it
+         * held went back to the queue with the lost connection, and publish() ignores them (their channel is not the
+         * slot's), so that nothing acknowledges a delivery tag of the old channel on the new one.
          */
         private void replaceChannel() throws IOException {
             Channel old = channel;
@@ -303,6 +318,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 consumerTags.clear();
             }
             channel = openChannel();
+            lost = false;
         }
 
         private Channel openChannel() throws IOException {
@@ -324,9 +340,14 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 // the broker returns every unacknowledged task of this channel to the queue: drop our copies
                 publishLock.lock();
                 try {
+                    if (!cause.isInitiatedByApplication()) {
+                        for (Incoming in : buffer) if (in.task() != null) lostWithBroker.add(in.task().id());
+                        lostWithBroker.addAll(running);
+                    }
                     pending.clear();
                     buffer.clear();
                     subscribed = false;
+                    if (ch == channel) lost = true;
                 } finally {
                     publishLock.unlock();
                 }
@@ -338,7 +359,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private boolean subscribe() {
             if (!ready || finished) return false;
             try {
-                if (channel == null || !channel.isOpen()) replaceChannel();
+                if (channel == null || !channel.isOpen() || lost) replaceChannel();
                 cancelAll(); // what is left of an earlier subscription (one shard cancelled, a recovered channel)
                 consume(governor.current());
                 return true;
@@ -443,6 +464,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 if (in == null) return null;
                 if (in.task() == null) {
                     deadLetterMalformed(in);
+                } else if (in.deliveryCount() >= 2 && lostWithBroker.remove(in.task().id())) {
+                    // it came back because the broker lost or closed our channel, not because a worker died: no suspect.
+                    // A copy goes back uncharged (see release), so what the loss cost it does not count towards its limit
+                    LOG.debugf("task %d came back after our connection to the broker was lost: it goes back to the queue",
+                            in.task().id());
+                    release(in);
                 } else if (in.deliveryCount() >= 2) {
                     // delivered before to a worker that died holding it: whether this task or another it held
                     // killed that worker cannot be told here, so it runs alone, from the suspects (uncharged there)
@@ -452,6 +479,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
                     release(in);
                 } else {
+                    running.add(in.task().id());
                     return new AmqpDelivery(this, in, System.nanoTime());
                 }
             }
@@ -464,7 +492,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private TaskDelivery takeSuspect() throws InterruptedException {
             awaitSettled();
             try {
-                if (channel == null || !channel.isOpen()) replaceChannel();
+                if (channel == null || !channel.isOpen() || lost) replaceChannel();
                 Channel ch = channel;
                 GetResponse got = ch.basicGet(queues.suspects(), false);
                 if (got == null) return null;
@@ -525,7 +553,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             publishLock.lock();
             try {
                 Channel channel = in.channel();
-                if (channel != this.channel || !channel.isOpen()) {
+                if (channel != this.channel || !channel.isOpen() || lost) {
                     LOG.debugf("task %s came on a channel that is gone: the broker delivers it again", in.task() == null ? "?" : in.task().id());
                     return;
                 }
@@ -616,6 +644,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private void settle() {
             if (settled) throw new IllegalStateException("task " + in.task().id() + " was already settled");
             settled = true;
+            inbox.running.remove(in.task().id());
             inbox.governor.taskRan(System.nanoTime() - startNanos);
         }
 
