@@ -1,6 +1,7 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Toleration;
@@ -16,13 +17,16 @@ public class MasterSpec {
     @JsonPropertyDescription("Node labels the master pod must match.")
     private Map<String, String> nodeSelector;
     @JsonPropertyDescription("Tolerations of the master pod.")
+    @JsonDeserialize(using = DeferredModelDeserializer.class)
     private List<Toleration> tolerations;
     @JsonPropertyDescription("Scheduling constraints of the master pod (a core/v1 Affinity: kubectl explain pod.spec.affinity).")
+    @JsonDeserialize(using = DeferredModelDeserializer.class)
     private Affinity affinity;
     @JsonPropertyDescription("PriorityClass of the master pod.")
     private String priorityClassName;
     @JsonPropertyDescription("A core/v1 pod template merged into the master pod, by the rules of spec.workers.template; "
             + "its container is the one named master, and its ServiceAccount is the operator's.")
+    @JsonDeserialize(using = DeferredModelDeserializer.class)
     private PodTemplateSpec template;
 
     public String getCpu() { return cpu; }

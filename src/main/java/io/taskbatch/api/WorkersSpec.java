@@ -1,6 +1,7 @@
 package io.taskbatch.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -43,12 +44,14 @@ public class WorkersSpec {
     @JsonPropertyDescription("Node labels the worker pods must match.")
     private Map<String, String> nodeSelector;
     @JsonPropertyDescription("Tolerations of the worker pods; auto sizing counts only nodes whose taints they tolerate.")
+    @JsonDeserialize(using = DeferredModelDeserializer.class)
     private List<Toleration> tolerations;
     @JsonPropertyDescription("Service account of the worker pods.")
     private String serviceAccountName;
     @JsonPropertyDescription("A core/v1 pod template merged into the worker pods (kubectl explain pod.spec documents its "
             + "fields). The task container is the one named worker; the operator owns its command, args, image default, "
             + "probes, restart policy and the restricted security defaults; see the README's \"Worker pod template\".")
+    @JsonDeserialize(using = DeferredModelDeserializer.class)
     private PodTemplateSpec template;
 
     public IntOrString getReplicas() { return replicas; }

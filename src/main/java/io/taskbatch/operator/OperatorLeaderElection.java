@@ -7,6 +7,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.Reception;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import java.util.Optional;
@@ -98,7 +99,8 @@ public class OperatorLeaderElection {
         Quarkus.asyncExit();
     }
 
-    void onShutdown(@Observes ShutdownEvent event) {
+    // IF_EXISTS: only the operator role has built this bean; the other roles must not build it at their exit
+    void onShutdown(@Observes(notifyObserver = Reception.IF_EXISTS) ShutdownEvent event) {
         shuttingDown = true;
     }
 }
