@@ -112,10 +112,11 @@ record BatchFile(Manifest manifest, BatchPlan plan, TaskSources.Resources resour
         return queues == null ? 1 : queues.getShards();
     }
 
-    /** The retry queues' delays: index 0 is the wait after attempt 1. */
+    /** The retry queues' delays: index 0 is the wait after attempt 1 (the last queue's serves every later attempt). */
     List<Duration> retryDelays() {
         List<Duration> delays = new ArrayList<>();
-        for (int attempt = 1; attempt < plan.retry().maxAttempts(); attempt++) delays.add(plan.retry().delayAfter(attempt));
+        int queues = BatchQueues.retryQueues(plan.retry().maxAttempts());
+        for (int attempt = 1; attempt <= queues; attempt++) delays.add(plan.retry().delayAfter(attempt));
         return delays;
     }
 }

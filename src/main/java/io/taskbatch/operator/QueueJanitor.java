@@ -34,7 +34,7 @@ public final class QueueJanitor {
         BrokerAddress broker = broker(batch);
         BatchQueues queues = BatchQueues.of(batch.getMetadata().getNamespace(), batch.getMetadata().getName(),
                 batch.getMetadata().getUid()).withShards(shards(batch));
-        int retryQueues = Math.max(0, batch.getSpec().getRetry().getMaxAttempts() - 1);
+        int retryQueues = BatchQueues.retryQueues(batch.getSpec().getRetry().getMaxAttempts());
         int rounds = BatchRounds.current(batch) + 1;
         try (Connection connection = broker.newConnection("taskbatch-operator-cleanup");
              Channel channel = connection.createChannel()) {

@@ -123,9 +123,22 @@ public record BatchQueues(String prefix, int shards) {
         return prefix + ".ready";
     }
 
+    /**
+     * The most retry queues a batch has. A quorum queue is a Raft group with its own files and processes on every
+     * node: one per attempt made {@code retry.maxAttempts: 1000} declare 999 of them, which ran a broker out of file
+     * handles until it accepted no connection at all. From this attempt on, every retry waits in the last queue, with
+     * its delay ({@code backoff} doubled 15 times, or {@code maxBackoff} if that comes first).
+     */
+    public static final int MAX_RETRY_QUEUES = 16;
+
+    /** How many retry queues a batch of {@code maxAttempts} has: one per failed attempt that may be retried, at most 16. */
+    public static int retryQueues(int maxAttempts) {
+        return Math.max(0, Math.min(maxAttempts - 1, MAX_RETRY_QUEUES));
+    }
+
     /** Where a task that failed attempt {@code failedAttempt} waits before its next attempt. */
     public String retry(int failedAttempt) {
-        return prefix + ".retry." + failedAttempt;
+        return prefix + ".retry." + Math.min(failedAttempt, MAX_RETRY_QUEUES);
     }
 
     /**

@@ -42,6 +42,16 @@ class BrokerAddressTest {
     }
 
     @Test
+    void aBatchOfManyAttemptsHasAtMostSixteenRetryQueuesTheLastServingEveryLaterAttempt() {
+        BatchQueues q = BatchQueues.of(null, "many", null);
+        assertThat(BatchQueues.retryQueues(1)).isZero();
+        assertThat(BatchQueues.retryQueues(3)).isEqualTo(2);
+        assertThat(BatchQueues.retryQueues(1000)).isEqualTo(16);
+        assertThat(q.retry(16)).isEqualTo("taskbatch.local.many.retry.16");
+        assertThat(q.retry(999)).isEqualTo(q.retry(16));
+    }
+
+    @Test
     void aClusterIsOneUriWithItsNodesSeparatedByCommas() {
         BrokerAddress a = BrokerAddress.of("amqp://app:s3cr3t@rabbit-0:5673,rabbit-1,[::1]:5674/batch");
         assertThat(a.nodes()).extracting(Address::getHost, Address::getPort)
