@@ -77,18 +77,13 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     /** Connects to {@code broker}, waiting for it as {@code wait} says. */
     public static AmqpWorkerTransport connect(BrokerAddress broker, BatchQueues queues, String workerName, int fixedPrefetch,
                                               Duration maxHold, BrokerWait wait) throws IOException, TimeoutException, InterruptedException {
-        return new AmqpWorkerTransport(wait.connect(broker, "taskbatch-worker " + workerName, false), queues, workerName,
+        return new AmqpWorkerTransport(wait.connect(broker, "taskbatch-worker " + workerName), queues, workerName,
                 fixedPrefetch, maxHold);
     }
 
-    /**
-     * Without topology recovery: after a lost connection each slot subscribes again by itself, on a fresh channel. Had
-     * the client recovered the consumers too, a slot's deliveries could go to the recovered channel and, once the slot
-     * replaced it, back to the queue a second time; a quorum queue counts each such return towards the delivery limit.
-     */
     private static Connection connect(BrokerAddress broker, String workerName, BrokerWait once) throws IOException, TimeoutException {
         try {
-            return once.connect(broker, "taskbatch-worker " + workerName, false);
+            return once.connect(broker, "taskbatch-worker " + workerName);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while connecting to the broker", e);
@@ -279,8 +274,6 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private static final Duration RESUBSCRIBE_EVERY = Duration.ofMillis(500);
         private volatile Channel channel;
         private volatile boolean subscribed;
-        // the channel went down (with its connection, or closed by the broker): the slot starts again on a fresh one
-        private volatile boolean lost;
         private final LinkedBlockingQueue<Incoming> buffer = new LinkedBlockingQueue<>();
         // ids of the tasks taken from this inbox and not settled yet
         private final Set<Long> running = ConcurrentHashMap.newKeySet();
@@ -303,9 +296,8 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         /**
          * A new channel for this slot. The old one is aborted first: a channel that went down with its connection is
-         * recovered by the client (without its consumers, see connect), and the slot has no use for it: the tasks it
-         * held went back to the queue with the lost connection, and publish() ignores them (their channel is not the
-         * slot's), so that nothing acknowledges a delivery tag of the old channel on the new one.
+         * recovered by the client later, consumers and all, and a recovered channel the slot no longer uses would
+         * hold its deliveries unacknowledged for good (publish() ignores tasks of a channel that is not the slot's).
          */
         private void replaceChannel() throws IOException {
             Channel old = channel;
@@ -318,7 +310,6 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 consumerTags.clear();
             }
             channel = openChannel();
-            lost = false;
         }
 
         private Channel openChannel() throws IOException {
@@ -347,7 +338,6 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     pending.clear();
                     buffer.clear();
                     subscribed = false;
-                    if (ch == channel) lost = true;
                 } finally {
                     publishLock.unlock();
                 }
@@ -359,7 +349,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private boolean subscribe() {
             if (!ready || finished) return false;
             try {
-                if (channel == null || !channel.isOpen() || lost) replaceChannel();
+                if (channel == null || !channel.isOpen()) replaceChannel();
                 cancelAll(); // what is left of an earlier subscription (one shard cancelled, a recovered channel)
                 consume(governor.current());
                 return true;
@@ -492,7 +482,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private TaskDelivery takeSuspect() throws InterruptedException {
             awaitSettled();
             try {
-                if (channel == null || !channel.isOpen() || lost) replaceChannel();
+                if (channel == null || !channel.isOpen()) replaceChannel();
                 Channel ch = channel;
                 GetResponse got = ch.basicGet(queues.suspects(), false);
                 if (got == null) return null;
@@ -553,7 +543,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             publishLock.lock();
             try {
                 Channel channel = in.channel();
-                if (channel != this.channel || !channel.isOpen() || lost) {
+                if (channel != this.channel || !channel.isOpen()) {
                     LOG.debugf("task %s came on a channel that is gone: the broker delivers it again", in.task() == null ? "?" : in.task().id());
                     return;
                 }

@@ -75,17 +75,7 @@ public final class BrokerAddress {
      * {@code connectionFactory().newConnection}, which knows only the first node.
      */
     public Connection newConnection(String name) throws IOException, TimeoutException {
-        return newConnection(name, true);
-    }
-
-    /**
-     * As {@link #newConnection(String)}; without {@code recoverTopology} a recovered connection brings back its
-     * channels but none of their consumers, queues or bindings: for a client that subscribes again by itself.
-     */
-    public Connection newConnection(String name, boolean recoverTopology) throws IOException, TimeoutException {
-        ConnectionFactory factory = connectionFactory();
-        factory.setTopologyRecoveryEnabled(recoverTopology);
-        return factory.newConnection(nodes(), name);
+        return connectionFactory().newConnection(nodes(), name);
     }
 
     /**

@@ -74,18 +74,12 @@ public final class BrokerWait {
 
     /** A connection to {@code broker}, waiting for it to be reachable. */
     public Connection connect(BrokerAddress broker, String connectionName) throws Refused, GaveUp, InterruptedException {
-        return connect(broker, connectionName, true);
-    }
-
-    /** As {@link #connect(BrokerAddress, String)}; see {@link BrokerAddress#newConnection(String, boolean)}. */
-    public Connection connect(BrokerAddress broker, String connectionName, boolean recoverTopology)
-            throws Refused, GaveUp, InterruptedException {
         long start = System.nanoTime();
         Backoff backoff = new Backoff();
         String lastReason = null;
         while (true) {
             try {
-                Connection connection = broker.newConnection(connectionName, recoverTopology);
+                Connection connection = broker.newConnection(connectionName);
                 if (lastReason != null) log.accept("reached the broker at " + broker + " after " + since(start));
                 return connection;
             } catch (IOException | TimeoutException | ShutdownSignalException e) {
