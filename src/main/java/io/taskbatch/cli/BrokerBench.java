@@ -74,7 +74,7 @@ final class BrokerBench {
                 "%,.0f + %,.0f msgs/s = %,.0f tasks/s".formatted(bound.tasksQueue(), bound.resultsQueue(), bound.tasksPerSecond()),
                 "", null);
         // the run's JVM hosts only the master: C1 alone, as bin/taskbatch starts `run --broker` (the workers choose theirs)
-        RunFigures run = runCommand(tasks, 2, MASTER_JIT);
+        RunFigures run = runCommand(tasks, 2, false);
         double ratio = run.wallRate() / bound.tasksPerSecond();
         line("run --broker --worker-processes 2: %,d echo %s, process start to exit".formatted(tasks, Plural.noun(tasks, "task")),
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(run.wallRate(), run.wallSeconds(), ratio),
@@ -83,7 +83,7 @@ final class BrokerBench {
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(tasks / run.ownSeconds(), run.ownSeconds(),
                         tasks / run.ownSeconds() / bound.tasksPerSecond()), "", null);
         line("  CPU per task, process start to exit (of it compiling)", run.cpuPerTask(), "", null);
-        RunFigures c2 = runCommand(tasks, 2);
+        RunFigures c2 = runCommand(tasks, 2, true);
         line("  the same with the master compiled by C2 too (the JVM's default)",
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound; %s".formatted(c2.wallRate(), c2.wallSeconds(),
                         c2.wallRate() / bound.tasksPerSecond(), c2.cpuPerTask()), "", null);
@@ -222,8 +222,9 @@ final class BrokerBench {
         return ResultMessage.succeeded(task, task.input(), 0, "bench-7d9f8b6c5-x2x7q/12345");
     }
 
-    /** What a {@code taskbatch run --broker} process did, by the wall clock and by its log. */
     /**
+     * What a {@code taskbatch run --broker} process did, by the wall clock and by its log.
+     *
      * @param masterCpu  the master's CPU seconds and the compilers' share
      * @param workersCpu the same, summed over the worker processes
      */
@@ -239,21 +240,18 @@ final class BrokerBench {
         }
     }
 
-    /** The flags bin/taskbatch gives a JVM that hosts a master only. */
-    private static final String MASTER_JIT = WorkerProcesses.TIERED_STOP + "1";
-
     /**
      * {@code taskbatch run FILE --broker --worker-processes N} as a user runs it: a process of our jar with this JVM's
      * options (so the launcher's flags), the broker through the environment, results to a file. Timed from before the
      * process starts to its exit; its log gives its own clock and the roles' start-up.
+     *
+     * @param optimizingCompiler false: the run's JVM (the master) compiles with C1 alone, as bin/taskbatch starts it
      */
-    RunFigures runCommand(int tasks, int workerProcesses, String... jvmFlags) throws Exception {
+    RunFigures runCommand(int tasks, int workerProcesses, boolean optimizingCompiler) throws Exception {
         String yaml = batch("range: {from: 1, to: " + tasks + "}", "echo", 0);
         Path manifest = Files.writeString(work.resolve("bench-" + runs + ".yaml"), yaml);
         Path log = work.resolve("bench-" + runs + ".log");
-        List<String> cmd = new ArrayList<>(WorkerProcesses.javaCommand());
-        cmd.removeIf(arg -> arg.startsWith(WorkerProcesses.TIERED_STOP)); // the bench's own choice is not the run's
-        cmd.addAll(1, List.of(jvmFlags)); // after the java executable
+        List<String> cmd = WorkerProcesses.withCompiler(WorkerProcesses.javaCommand(), optimizingCompiler);
         // each role's CPU at its end (StartupClock.spent)
         cmd.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
         cmd.addAll(List.of("run", manifest.toString(), "--worker-processes", Integer.toString(workerProcesses),
