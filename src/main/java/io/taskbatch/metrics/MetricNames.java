@@ -25,7 +25,7 @@ public final class MetricNames {
     public static final String WORKER_PREFETCH = "taskbatch.worker.prefetch";
     /** Counter: results published to the results queue. */
     public static final String WORKER_RESULTS_PUBLISHED = "taskbatch.worker.results.published";
-    /** Counter, by {@code confirm}: acked (the broker has the result; its task is acknowledged) or nacked (run again). */
+    /** Counter, by {@code confirm}: acked (the broker has the result; its task is acknowledged) or nacked (published again after a pause). */
     public static final String WORKER_RESULTS_CONFIRMED = "taskbatch.worker.results.confirmed";
 
     // master

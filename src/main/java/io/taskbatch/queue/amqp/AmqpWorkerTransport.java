@@ -22,11 +22,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
@@ -48,8 +50,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     private final String workerName;
     private final int fixedPrefetch;
     private final long maxHoldNanos;
-    // acks run here, not on the connection's thread that delivers confirms (it must never block)
-    private final ExecutorService acker;
+    // acks and re-publishes of nacked messages run here, not on the connection's thread that delivers confirms (it
+    // must never block)
+    private final ScheduledExecutorService acker;
     private final Thread watcher;
     private volatile boolean finished;
     // every queue of the batch is declared and up (the ready exchange exists)
@@ -97,7 +100,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         this.fixedPrefetch = fixedPrefetch;
         this.maxHoldNanos = maxHold.toNanos();
         this.connection = connection;
-        this.acker = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("taskbatch-acks").unstarted(r));
+        this.acker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("taskbatch-acks").unstarted(r));
         this.watcher = Thread.ofPlatform().daemon().name("taskbatch-finish-watch").unstarted(this::watchForFinish);
     }
 
@@ -261,8 +264,20 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                             long receivedNanos) {
     }
 
-    /** Published, awaiting its confirm before {@code tag} may be acknowledged. */
-    private record Pending(long tag, long publishedNanos, boolean result) {
+    /**
+     * Published, awaiting its confirm before {@code tag} may be acknowledged; what was published is kept, to publish it
+     * again if the broker nacks it ({@code nacks} times so far).
+     */
+    private record Pending(long tag, long publishedNanos, boolean result, String queue, AMQP.BasicProperties props,
+                           byte[] body, int nacks) {
+        Pending nackedOnce(long now) {
+            return new Pending(tag, now, result, queue, props, body, nacks + 1);
+        }
+    }
+
+    /** How long a nacked message waits before it is published again: 50 ms, doubling up to 2 s. */
+    static Duration republishDelay(int nacks) {
+        return Duration.ofMillis(Math.min(2_000, 50L << Math.min(Math.max(nacks - 1, 0), 6)));
     }
 
     /**
@@ -279,6 +294,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private final Set<Long> running = ConcurrentHashMap.newKeySet();
         // seqNo -> pending ack: added by the slot thread, settled by the confirm listener
         private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+        // messages the broker nacked, waiting to be published again or published again and not confirmed yet: their
+        // tasks are older than their sequence numbers say, so no multiple-ack may cover them
+        private final AtomicInteger republishing = new AtomicInteger();
         // the sequence number and the send must not interleave with a shutdown clearing pending
         private final ReentrantLock publishLock = new ReentrantLock();
         private final PrefetchGovernor governor;
@@ -336,6 +354,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                         lostWithBroker.addAll(running);
                     }
                     pending.clear();
+                    republishing.set(0);
                     buffer.clear();
                     subscribed = false;
                 } finally {
@@ -406,37 +425,78 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             consumerTags.clear();
         }
 
+        /**
+         * The broker confirmed ({@code ack}) or refused what this channel published up to {@code seq}. Confirmed: its
+         * tasks are acknowledged. Refused (a queue's leader lost or changing, a queue full): the message goes out again
+         * after a pause and its task stays ours; rejecting the task instead would charge it a delivery each time, and a
+         * task that ran well would end dead at its delivery limit while the broker elects a leader.
+         */
         private void confirmed(Channel channel, long seq, boolean multiple, boolean ack) {
             var settled = multiple ? pending.headMap(seq, true) : pending.subMap(seq, true, seq, true);
             List<Long> tags = new ArrayList<>();
             int results = 0;
+            long maxTag = -1;
             long now = System.nanoTime();
             for (var it = settled.values().iterator(); it.hasNext(); ) {
                 Pending p = it.next();
                 it.remove();
-                tags.add(p.tag());
                 if (p.result()) results++;
+                if (!ack) {
+                    if (p.nacks() == 0) republishing.incrementAndGet();
+                    Pending again = p.nackedOnce(now);
+                    try {
+                        acker.schedule(() -> republish(channel, again), republishDelay(again.nacks()).toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (RejectedExecutionException e) {
+                        LOG.debug("closing: the task goes back to the queue with the channel");
+                    }
+                    continue;
+                }
+                if (p.nacks() > 0) republishing.decrementAndGet();
+                tags.add(p.tag());
+                maxTag = Math.max(maxTag, p.tag());
                 governor.confirmTook(now - p.publishedNanos());
             }
-            if (tags.isEmpty()) return;
             if (results > 0) metrics.resultsConfirmed(results, ack);
-            long maxTag = tags.get(tags.size() - 1);
+            if (tags.isEmpty()) return;
             // tasks are settled in delivery order: if nothing older is still pending, one ack covers them
             var oldest = pending.firstEntry();
-            boolean contiguous = oldest == null || oldest.getValue().tag() > maxTag;
-            acker.execute(() -> {
-                try {
-                    if (!ack) {
-                        for (long tag : tags) channel.basicReject(tag, true); // the result was lost: run it again
-                    } else if (contiguous) {
-                        channel.basicAck(maxTag, true);
-                    } else {
-                        for (long tag : tags) channel.basicAck(tag, false);
+            boolean contiguous = republishing.get() == 0 && (oldest == null || oldest.getValue().tag() > maxTag);
+            long upTo = maxTag;
+            try {
+                acker.execute(() -> {
+                    try {
+                        if (contiguous) {
+                            channel.basicAck(upTo, true);
+                        } else {
+                            for (long tag : tags) channel.basicAck(tag, false);
+                        }
+                    } catch (IOException | ShutdownSignalException e) {
+                        LOG.debugf("ack lost with the channel (%s): the broker delivers the task again", e.getMessage());
                     }
+                });
+            } catch (RejectedExecutionException e) {
+                LOG.debug("closing: the tasks go back to the queue with the channel");
+            }
+        }
+
+        /** Publishes a nacked message again, on the channel its task came on (gone: the task went back with it). */
+        private void republish(Channel ch, Pending p) {
+            publishLock.lock();
+            try {
+                if (ch != channel || !ch.isOpen()) return;
+                LOG.debugf("the broker refused a message to %s (%d times); publishing it again", p.queue(), p.nacks());
+                long seq = ch.getNextPublishSeqNo();
+                pending.put(seq, p);
+                try {
+                    ch.basicPublish("", p.queue(), p.props(), p.body());
+                    if (p.result()) metrics.resultPublished();
                 } catch (IOException | ShutdownSignalException e) {
-                    LOG.debugf("ack lost with the channel (%s): the broker delivers the task again", e.getMessage());
+                    pending.remove(seq);
+                    LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
                 }
-            });
+            } finally {
+                publishLock.unlock();
+            }
         }
 
         @Override
@@ -503,13 +563,17 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
         }
 
+        private boolean unsettled() {
+            return !pending.isEmpty() || republishing.get() > 0;
+        }
+
         /** Waits (up to 5 s) until what this slot published is confirmed and its tasks acknowledged. */
         private void awaitSettled() throws InterruptedException {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!pending.isEmpty() && channel != null && channel.isOpen() && System.nanoTime() - end < 0) Thread.sleep(1);
+            while (unsettled() && channel != null && channel.isOpen() && System.nanoTime() - end < 0) Thread.sleep(1);
             try {
                 acker.submit(() -> { }).get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException | TimeoutException | java.util.concurrent.RejectedExecutionException e) {
+            } catch (java.util.concurrent.ExecutionException | TimeoutException | RejectedExecutionException e) {
                 LOG.debugf("acks pending: %s", e.getMessage());
             }
         }
@@ -548,7 +612,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     return;
                 }
                 long seq = channel.getNextPublishSeqNo();
-                pending.put(seq, new Pending(in.tag(), System.nanoTime(), result));
+                pending.put(seq, new Pending(in.tag(), System.nanoTime(), result, queue, props, body, 0));
                 try {
                     channel.basicPublish("", queue, props, body);
                     if (result) metrics.resultPublished();
@@ -587,7 +651,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
             // give the last confirms a moment, so their tasks are acknowledged rather than run again
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!pending.isEmpty() && channel.isOpen() && System.nanoTime() - end < 0) {
+            while (unsettled() && channel.isOpen() && System.nanoTime() - end < 0) {
                 try {
                     Thread.sleep(5);
                 } catch (InterruptedException e) {

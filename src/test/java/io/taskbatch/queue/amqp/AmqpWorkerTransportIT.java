@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.taskbatch.metrics.MetricNames;
+import io.taskbatch.metrics.WorkerMetrics;
+import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.TaskMessage;
 import io.taskbatch.queue.WorkerTransport.TaskDelivery;
 import io.taskbatch.queue.WorkerTransport.TaskInbox;
@@ -64,10 +68,75 @@ class AmqpWorkerTransportIT {
         }
     }
 
+    /**
+     * The broker refuses (nacks) a slot's results for a while, as a quorum queue does while it has no leader or is full:
+     * each result goes out again until the broker takes it, and its task stays with the worker meanwhile. Rejecting the
+     * task instead charged it a delivery per refusal, and a task that ran well could end dead at its delivery limit.
+     */
+    @Test
+    void resultsTheBrokerRefusesArePublishedAgainWithoutChargingTheirTasks() throws Exception {
+        BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
+        BatchQueues queues = BatchQueues.of(null, "nacked", null);
+        int tasks = 5;
+        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
+            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
+            for (long id = 1; id <= tasks; id++) {
+                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
+                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
+            }
+        }
+        // a result queue over its length limit, that refuses what comes: the broker nacks every result
+        int limit = 2 * tasks;
+        try (Connection c = broker.newConnection("test-filler"); Channel ch = c.createChannel()) {
+            ch.confirmSelect();
+            for (int i = 0; i <= limit; i++) ch.basicPublish("", queues.results(), null, "filler".getBytes());
+            ch.waitForConfirmsOrDie(10_000);
+        }
+        RABBIT.node().rabbitmqctl("set_policy", "--apply-to", "queues", "full-results",
+                "^" + java.util.regex.Pattern.quote(queues.results()) + "$",
+                "{\"max-length\":" + limit + ",\"overflow\":\"reject-publish\"}");
+        await(() -> RABBIT.node().rabbitmqctl("list_queues", "-q", "name", "policy").contains("full-results"), "the policy applies");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", tasks, Duration.ofMinutes(5))) {
+            worker.measure(new WorkerMetrics(registry, "default", "nacked", "echo"));
+            assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "nacked")).isTrue();
+            TaskInbox inbox = worker.openInbox();
+            for (int i = 0; i < tasks; i++) {
+                TaskDelivery d = inbox.take(Duration.ofSeconds(10));
+                assertThat(d).as("task %d of %d", i + 1, tasks).isNotNull();
+                assertThat(d.deliveryCount()).isEqualTo(1);
+                d.complete(ResultMessage.succeeded(d.task(), "ok", 1, "w"));
+            }
+            await(() -> registry.find(MetricNames.WORKER_RESULTS_CONFIRMED).tag("confirm", "nacked").counter().count() >= 2 * tasks,
+                    "each refused result was published again (and refused again)");
+            assertThat(inbox.take(Duration.ofSeconds(1))).as("no task came back while its result was refused").isNull();
+            assertThat(messages(queues.suspects())).as("no task charged a delivery (it would be a suspect now)").isZero();
+
+            // room again: the queue tells its publishers once it is below its limit
+            try (Connection c = broker.newConnection("test-drain"); Channel ch = c.createChannel()) {
+                for (int i = 0; i <= limit; i++) assertThat(new String(ch.basicGet(queues.results(), true).getBody())).isEqualTo("filler");
+            }
+            await(() -> messages(queues.results()) == tasks, "every result is in the result queue");
+            await(() -> messages(queues.tasks()) == 0, "every task is acknowledged");
+            assertThat(inbox.take(Duration.ofSeconds(2))).as("no task delivered again").isNull();
+            assertThat(messages(queues.suspects())).as("no suspects").isZero();
+            assertThat(messages(queues.dead())).as("nothing dead").isZero();
+        }
+    }
+
+    /** Messages in {@code queue}, ready or delivered and unacknowledged; -1 when there is no such queue. */
+    private static long messages(String queue) {
+        return RABBIT.node().rabbitmqctl("list_queues", "-q", "name", "messages").lines().map(l -> l.trim().split("\\s+"))
+                .filter(f -> f.length == 2 && f[0].equals(queue)).mapToLong(f -> Long.parseLong(f[1])).findFirst().orElse(-1);
+    }
+
     private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) throw new AssertionError("timed out waiting until " + what);
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting until " + what + "; the broker's queues:\n"
+                        + RABBIT.node().rabbitmqctl("list_queues", "-q", "name", "messages", "messages_unacknowledged", "policy"));
+            }
             Thread.sleep(100);
         }
     }
