@@ -64,7 +64,7 @@ final class BrokerRun {
              ResultSink sink = firstResultClocked(new JsonLinesSink(open(output, listener), output != null))) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
-                    state == null ? listener : listener.andThen(checkpointer(state, transport))));
+                    state == null ? listener : listener.andThen(checkpointer(state, transport)), stallLimit(batch.plan().taskTimeout())));
             started.accept(master);
             if (metrics != null) {
                 MasterMetrics.register(metrics, batch.plan().namespace() == null ? "local" : batch.plan().namespace(),
@@ -162,5 +162,14 @@ final class BrokerRun {
                 throw new UncheckedIOException("cannot write the checkpoint", e);
             }
         };
+    }
+
+    /**
+     * How long a batch with every task published may go without a result before its open tasks are published again (if
+     * none waits in the queues): a live worker answers within twice the task timeout (it may hold a task that long
+     * before it runs it, then run it that long), plus a margin for the broker's confirms and redeliveries.
+     */
+    static Duration stallLimit(Duration taskTimeout) {
+        return taskTimeout.multipliedBy(2).plusSeconds(10);
     }
 }

@@ -45,8 +45,15 @@ public final class Master {
     /**
      * @param maxFailedTasks   the batch fails once more tasks than this have failed for good
      * @param progressInterval how often the listener hears of progress
+     * @param stallLimit       once every task is published, no result came for this long and no task waits in the
+     *                         transport, the tasks without a result are published again (see {@link #reissue}); null:
+     *                         never. It must exceed the longest a live worker may hold a task before it answers
      */
-    public record Settings(String batch, long maxFailedTasks, Duration progressInterval, ProgressListener listener) {
+    public record Settings(String batch, long maxFailedTasks, Duration progressInterval, ProgressListener listener,
+                           Duration stallLimit) {
+        public Settings(String batch, long maxFailedTasks, Duration progressInterval, ProgressListener listener) {
+            this(batch, maxFailedTasks, progressInterval, listener, null);
+        }
     }
 
     public Master(Settings settings) {
@@ -233,8 +240,10 @@ public final class Master {
 
     private BatchOutcome collect(TaskSource source, MasterTransport transport, ResultSink sink)
             throws InterruptedException, IOException {
+        long lastResult = System.nanoTime();
         while (true) {
             List<ResultDelivery> deliveries = transport.pollResults(RESULT_BATCH, RESULT_POLL);
+            if (!deliveries.isEmpty()) lastResult = System.nanoTime();
             for (ResultDelivery delivery : deliveries) {
                 ResultMessage result = delivery.result();
                 String foreign = foreign(result);
@@ -274,6 +283,43 @@ public final class Master {
             if (stop != null && deliveries.isEmpty()) {
                 return new BatchOutcome(false, stop, progress); // only once what had arrived is stored
             }
+            Duration stallLimit = settings.stallLimit();
+            if (stallLimit != null && progress.publishingDone() && System.nanoTime() - lastResult > stallLimit.toNanos()) {
+                if (!transport.tasksWaiting()) reissue(source, transport, stallLimit);
+                lastResult = System.nanoTime(); // look again after another stallLimit
+            }
         }
+    }
+
+    /**
+     * Every task is published, none had a result for {@code stallLimit} and none waits in the transport: the tasks
+     * still without a result are held where no answer will come from (a consumer that lives on but never answers; a
+     * broker that keeps a dead node's deliveries checked out, as RabbitMQ 3.10 may after the node returns). Each is
+     * published again as a first attempt; should the held copy come back one day, its result is a second one, which
+     * the ledger drops.
+     */
+    private void reissue(TaskSource source, MasterTransport transport, Duration stallLimit) throws InterruptedException {
+        List<Long> ids = new java.util.ArrayList<>();
+        long id = 0;
+        try (Stream<TaskSource.Entry> entries = source.entries()) {
+            for (var it = entries.iterator(); id < total && it.hasNext(); id++) {
+                TaskSource.Entry entry = it.next();
+                if (entry.error() != null || ledger.contains(id)) continue;
+                transport.publish(TaskMessage.first(id, entry.input()));
+                ids.add(id);
+            }
+        } catch (UncheckedIOException | IOException e) {
+            LOG.warnf("the batch stalled, but its source cannot be read again to publish its open tasks again: %s",
+                    e.getMessage());
+        }
+        transport.awaitPublished();
+        if (ids.isEmpty()) return;
+        LOG.warnf("no result for %s and no task waiting in the queues, but %s without a result (ids %s): held where no "
+                        + "answer comes from, published again", describe(stallLimit),
+                ids.size() == 1 ? "1 task" : ids.size() + " tasks", ids.size() <= 10 ? ids : ids.subList(0, 10) + " and more");
+    }
+
+    private static String describe(Duration d) {
+        return d.toSeconds() >= 60 ? d.toMinutes() + " min " + d.toSecondsPart() + " s" : d.toMillis() / 1000.0 + " s";
     }
 }

@@ -30,6 +30,15 @@ public interface MasterTransport {
      */
     void ackAll(List<ResultDelivery> stored);
 
+    /**
+     * Whether a task of the batch waits in the transport now: ready for a worker, waiting out a retry's delay, or
+     * waiting to run alone. With none waiting and no result for long, the tasks without a result are held by no one
+     * who will ever answer (see {@code Master.Settings#stallLimit}). True when the transport cannot tell.
+     */
+    default boolean tasksWaiting() {
+        return true;
+    }
+
     /** Tells the workers that the batch is over: they stop taking tasks and exit. */
     void finish();
 

@@ -419,6 +419,59 @@ class BrokerFaultsIT {
         }
     }
 
+    /**
+     * A task held where no answer will come from: a consumer that took it and lives on without answering (as RabbitMQ
+     * 3.10 may keep a dead node's deliveries checked out after the node returns, see README, Shards). Once every other
+     * task has its result, nothing waits in the queues and no result came for twice the task timeout plus 10 s, the
+     * master publishes it again; the batch completes with every id once.
+     */
+    @Test
+    void aTaskHeldWhereNoAnswerComesFromIsPublishedAgainOnceTheBatchStalls(RabbitNode rabbit) throws Exception {
+        try (JarProcesses jar = new JarProcesses(dir, rabbit.amqpUri())) {
+            Path manifest = jar.manifest("held", """
+                    apiVersion: taskbatch.io/v1alpha1
+                    kind: TaskBatch
+                    metadata:
+                      name: held
+                    spec:
+                      tasks:
+                        range: {from: 1, to: 20}
+                      run:
+                        builtin: echo
+                      taskTimeout: 1s
+                    """);
+            Path out = dir.resolve("held.jsonl");
+            Process master = jar.master("master", manifest, "--output", out.toString());
+            BatchQueues queues = BatchQueues.of(null, "held", null);
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(rabbit.amqpUri());
+            try (Connection holder = factory.newConnection("test-holder")) {
+                Channel channel = holder.createChannel();
+                GetResponse held = null;
+                long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (held == null && System.nanoTime() < end) {
+                    try {
+                        held = channel.basicGet(queues.tasks(), false); // taken, never acknowledged nor returned
+                    } catch (java.io.IOException e) {
+                        channel = holder.createChannel(); // 404 until the master declared the queue
+                    }
+                    if (held == null) Thread.sleep(50);
+                }
+                assertThat(held).as("the test holds a task").isNotNull();
+                long heldId = MessageCodec.decodeTask(held.getBody()).id();
+                jar.worker("worker", manifest, 2);
+
+                assertThat(exitOf(master, BATCH_TIMEOUT)).as(jar.log("master")).isZero();
+                assertThat(channel.isOpen()).as("the task was held until the batch ended").isTrue();
+                assertThat(jar.log("master")).contains("1 task without a result (ids [" + heldId + "])")
+                        .contains("published again");
+            }
+            List<JsonNode> results = results(out);
+            assertEveryIdExactlyOnce(results, 20);
+            assertThat(results).allMatch(r -> r.get("status").asText().equals("succeeded"));
+        }
+    }
+
     /** Takes one message (auto-acked) from {@code queue}, or null if it is empty or not declared yet. */
     private static GetResponse getIfQueueExists(Connection connection, String queue) throws Exception {
         Channel ch = connection.createChannel();

@@ -94,7 +94,7 @@ class ShardedClusterIT {
             // deliveries, and a suspect returned 10 times within 8 s of the kill (the open bug in README, Shards). The
             // batch goes on past such a task, so that what this test guards, every id once, is checked whatever it costs
             Path manifest = jar.manifest("nodekill", sleepBatch("nodekill", 6_000, 2, SHARDS
-                    + "  retry: {maxAttempts: 10}\n  failurePolicy: {maxFailedTasks: 6000}\n"));
+                    + "  retry: {maxAttempts: 10}\n  failurePolicy: {maxFailedTasks: 6000}\n  taskTimeout: 5s\n"));
             Path out = dir.resolve("nodekill.jsonl");
             Process master = jar.master("master", manifest, "--output", out.toString(), "--keep-queues");
             Map<String, String> debug = Map.of("QUARKUS_LOG_CATEGORY__IO_TASKBATCH_QUEUE__LEVEL", "DEBUG");
@@ -113,7 +113,9 @@ class ShardedClusterIT {
             assertThat(cluster.leaders().get(shard)).as("a surviving node leads " + shard + " while the old leader is down")
                     .isNotNull().isNotSameAs(victim);
             // what a worker held through a connection to the dead node stays checked out to that connection's consumers
-            // until the node is back (RabbitMQ 3.10 keeps them as suspected down): it restarts, as its pod would
+            // until the node is back (RabbitMQ 3.10 keeps them as suspected down): it restarts, as its pod would. At times
+            // some stay checked out to a consumer that no longer exists even then (seen in 1 of 2 runs here, and 2 of 7
+            // before): the master publishes those again once the batch stalls (taskTimeout 5 s: after 20 s)
             victim.startAgain();
 
             if (!master.waitFor(BATCH_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {

@@ -355,4 +355,69 @@ class MasterTest {
         assertThat(transport.finished).as("the workers are not told the batch is over").isFalse();
         assertThat(transport.events).as("nothing was acknowledged").isEmpty();
     }
+
+    /** Answers every task but the first copy of task 1, which it holds where no answer will come from. */
+    static class SwallowingTransport extends EchoTwiceTransport {
+        final List<Long> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final boolean tasksWaiting;
+
+        SwallowingTransport(CollectingSink sink, boolean tasksWaiting) {
+            super(sink);
+            this.tasksWaiting = tasksWaiting;
+        }
+
+        @Override
+        public void publish(TaskMessage task) {
+            boolean swallowed = task.id() == 1 && !published.contains(1L);
+            published.add(task.id());
+            if (!swallowed) super.publish(task);
+        }
+
+        @Override
+        public boolean tasksWaiting() {
+            return tasksWaiting;
+        }
+    }
+
+    /**
+     * A task held where no answer will come from (RabbitMQ keeping a dead node's delivery checked out): once every task
+     * is published, no result came for the stall limit and none waits in the queues, it is published again and the
+     * batch completes, each task counted once.
+     */
+    @Test
+    @Timeout(10)
+    void aTaskHeldWhereNoAnswerComesFromIsPublishedAgainOnceTheBatchStalls() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        SwallowingTransport transport = new SwallowingTransport(sink, false);
+        Master master = new Master(new Master.Settings("t/b", 0, Duration.ofMillis(20), ProgressListener.NONE,
+                Duration.ofMillis(300)));
+        long start = System.nanoTime();
+        BatchOutcome outcome = master.run(new ItemsSource(List.of("a", "b", "c")), transport, sink);
+        assertThat(outcome.succeeded()).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not before the stall limit").isGreaterThan(Duration.ofMillis(300));
+        assertThat(transport.published).containsExactly(0L, 1L, 2L, 1L);
+        assertThat(sink.byId()).extracting(ResultMessage::id).containsExactly(0L, 1L, 2L);
+        assertThat(outcome.progress().duplicates()).as("each answer counted once").isEqualTo(3);
+    }
+
+    /** While a task waits in the queues (a retry's delay, workers not there yet), a quiet batch is slow, not stalled. */
+    @Test
+    @Timeout(10)
+    void aQuietBatchWithTasksWaitingPublishesNothingAgain() throws Exception {
+        CollectingSink sink = new CollectingSink();
+        SwallowingTransport transport = new SwallowingTransport(sink, true);
+        Master master = new Master(new Master.Settings("t/b", 0, Duration.ofMillis(20), ProgressListener.NONE,
+                Duration.ofMillis(100)));
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            master.stop("test over");
+        });
+        BatchOutcome outcome = master.run(new ItemsSource(List.of("a", "b", "c")), transport, sink);
+        assertThat(outcome.succeeded()).isFalse();
+        assertThat(transport.published).as("published once each").containsExactly(0L, 1L, 2L);
+    }
 }
