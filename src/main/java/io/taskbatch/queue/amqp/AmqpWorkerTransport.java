@@ -379,14 +379,14 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         }
 
         /**
-         * One consumer per shard on this slot's one channel: its delivery tags stay one sequence, so the ack logic in
-         * {@link #confirmed} holds across shards.
+         * One more consumer per shard on this slot's one channel, holding up to {@code prefetch} tasks in all: its delivery
+         * tags stay one sequence, so the ack logic in {@link #confirmed} holds across shards and consumers.
          */
         private void consume(int prefetch) throws IOException {
             Channel ch = channel;
             int each = PrefetchGovernor.perShard(prefetch, queues.shards());
-            ch.basicQos(each);
-            this.prefetch = each * queues.shards();
+            ch.basicQos(each); // for the consumers this channel starts from now on
+            this.prefetch += each * queues.shards();
             DefaultConsumer consumer = new DefaultConsumer(ch) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
@@ -415,6 +415,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
         /** Cancels this slot's consumers on its channel; deliveries already here stay ours to acknowledge. */
         private void cancelAll() {
+            prefetch = 0;
             for (String tag : consumerTags) {
                 try {
                     if (channel.isOpen()) channel.basicCancel(tag);
@@ -578,13 +579,22 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             }
         }
 
+        /**
+         * A running quorum-queue consumer ignores a new basic.qos. To hold more, the slot adds consumers for the
+         * difference; to hold fewer, it cancels its consumers and consumes again under the new limit (deliveries already
+         * here stay ours to acknowledge). Only the second returns what was in flight to the cancelled consumers, each
+         * charged a delivery (RabbitMQ 3.10), so the governor shrinks only when a slot hoards (see
+         * {@link PrefetchGovernor#proposal}).
+         */
         private void resubscribe(int prefetch) {
-            // a running quorum-queue consumer ignores a new basic.qos: consume again under the new limit;
-            // deliveries already here stay ours to acknowledge
             if (!subscribed) return;
             try {
-                cancelAll();
-                consume(prefetch);
+                if (prefetch > this.prefetch) {
+                    consume(prefetch - this.prefetch);
+                } else {
+                    cancelAll();
+                    consume(prefetch);
+                }
                 LOG.debugf("prefetch now %d", prefetch);
             } catch (IOException | ShutdownSignalException e) {
                 subscribed = false; // take() subscribes again

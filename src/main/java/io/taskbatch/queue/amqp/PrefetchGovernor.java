@@ -81,11 +81,20 @@ final class PrefetchGovernor {
         return (double) (runSum - longest - second) / (n - OUTLIERS);
     }
 
-    /** The prefetch to switch to, or 0 to keep the current one. */
+    /**
+     * The prefetch to switch to, or 0 to keep the current one: at least twice it or at most half of it, and a smaller one
+     * only when what the slot holds is worth more than {@link #HOARD_LIMIT_NANOS} of work. A quorum-queue consumer changes
+     * its prefetch by cancel and consume, and RabbitMQ 3.10 returns the deliveries in flight to a cancelled consumer,
+     * each charged a delivery (they then run alone as suspects): a slot of trivial tasks whose estimate swings between
+     * 44 and 300 (60 changes a second at a batch's start, 68 tasks turned suspects in a run of 30,000 echo tasks) holds
+     * milliseconds of work either way, and keeps its prefetch.
+     */
     int proposal() {
         if (fixed > 0 || samplesSinceChange < SAMPLES_BETWEEN_CHANGES) return 0;
-        int desired = desired();
-        if (desired >= current * 2 || desired * 2 <= current) {
+        double run = meanRun();
+        int desired = desired(run);
+        boolean hoards = current * run > HOARD_LIMIT_NANOS;
+        if (desired >= current * 2 || (desired * 2 <= current && hoards)) {
             samplesSinceChange = 0;
             current = desired;
             return desired;
@@ -93,8 +102,18 @@ final class PrefetchGovernor {
         return 0;
     }
 
+    /** Work held by a slot (its prefetch times the mean run time) below which its prefetch never shrinks. */
+    static final long HOARD_LIMIT_NANOS = 100_000_000;
+
     int desired() {
-        double run = Math.max(1_000, trimmedMeanRun());
+        return desired(meanRun());
+    }
+
+    private double meanRun() {
+        return Math.max(1_000, trimmedMeanRun());
+    }
+
+    private int desired(double run) {
         long wanted = (long) Math.ceil((run + confirmNanos) / run);
         return (int) Math.max(MIN, Math.min(MAX, wanted));
     }

@@ -54,6 +54,24 @@ class PrefetchGovernorTest {
         assertThat(g.current()).isEqualTo(deep);
     }
 
+    /**
+     * Trivial tasks whose measured time swings between 10 and 60 us (a JIT warming up, a busy machine): the slot holds
+     * milliseconds of work at any prefetch, so it keeps its deep one instead of cancelling and consuming again (each
+     * change may return the deliveries in flight, charged).
+     */
+    @Test
+    void trivialTasksWhoseTimesSwingKeepTheirDeepPrefetch() {
+        PrefetchGovernor g = new PrefetchGovernor(0, 1);
+        int deep = settle(g, 10_000, 2 * MS, 200);
+        assertThat(deep).isGreaterThan(100);
+        for (int i = 0; i < 2_000; i++) {
+            g.taskRan((i / 64) % 2 == 0 ? 60_000 : 10_000);
+            g.confirmTook(2 * MS);
+            assertThat(g.proposal()).as("task %d", i).isZero();
+        }
+        assertThat(g.current()).isEqualTo(deep);
+    }
+
     @Test
     void aPrefetchFromTheSpecIsKept() {
         assertThat(settle(new PrefetchGovernor(7, 1), 20_000, 2 * MS, 200)).isEqualTo(7);
