@@ -90,9 +90,9 @@ class ShardedClusterIT {
     void killingTheNodeThatLeadsAShardMidBatchLosesNothingAndCountsNothingTwice() throws Exception {
         try (JarProcesses jar = new JarProcesses(dir, cluster.amqpUri())) {
             // a node's death returns the tasks in flight through the lost connection and the recovering channels, and the
-            // quorum queue counts each return against the delivery limit, also returns no worker sees: seen at 4
-            // deliveries, and a suspect returned 10 times within 8 s of the kill (the open bug in README, Shards). The
-            // batch goes on past such a task, so that what this test guards, every id once, is checked whatever it costs
+            // quorum queue counts each return against the delivery limit, also returns no worker sees (seen at 4
+            // deliveries): the batch has a few more attempts than the default, as README advises, and would go on past a
+            // task dead at its limit, so that the counts below are checked whatever happens
             Path manifest = jar.manifest("nodekill", sleepBatch("nodekill", 6_000, 2, SHARDS
                     + "  retry: {maxAttempts: 10}\n  failurePolicy: {maxFailedTasks: 6000}\n  taskTimeout: 5s\n"));
             Path out = dir.resolve("nodekill.jsonl");
@@ -133,10 +133,8 @@ class ShardedClusterIT {
             List<JsonNode> results = results(out);
             assertEveryIdExactlyOnce(results, 6_000);
             List<JsonNode> notSucceeded = results.stream().filter(r -> !r.get("status").asText().equals("succeeded")).toList();
-            // the open bug, bounded: a few tasks in flight at the kill, each dead at its delivery limit, never a failure
-            assertThat(notSucceeded).as("only tasks the node's death cost their delivery limit, a few at most")
-                    .hasSizeLessThanOrEqualTo(10)
-                    .allMatch(r -> r.path("dead").asBoolean() && r.get("error").asText().contains("delivery limit"));
+            assertThat(notSucceeded).as("no task dead at its delivery limit: a refused result is published again, not its task "
+                    + "returned (once 192 refusals in one run), and a slot's prefetch change charges nothing").isEmpty();
         }
     }
 }
