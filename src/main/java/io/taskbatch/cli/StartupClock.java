@@ -24,6 +24,10 @@ public final class StartupClock {
     /** The debug line {@link #spent} logs; {@code bench --broker} turns it on and parses it back. */
     public static final Pattern SPENT = Pattern.compile("(worker|master) used ([0-9]+\\.[0-9]+) s of CPU, ([0-9]+\\.[0-9]+) s compiling");
 
+    /** The debug line {@link #firstResult} logs besides: the CPU it took to get there. */
+    public static final Pattern FIRST_CPU = Pattern.compile(
+            "(worker|master) first result after ([0-9]+\\.[0-9]+) s of CPU, ([0-9]+\\.[0-9]+) s compiling");
+
     /** The line {@link #firstResult} logs; {@code bench --broker} parses it back. */
     public static final Pattern LINE = Pattern.compile("(worker|master) first result ([0-9]+\\.[0-9]+) s after the process started");
 
@@ -45,10 +49,19 @@ public final class StartupClock {
         return new StartupClock(log, role, ProcessHandle.current().info().startInstant().orElse(null));
     }
 
-    /** Logs the time since the process started, the first time only; cheap (one read) on later calls. */
+    /**
+     * Logs the time since the process started, and at debug the CPU this process used to get there, the first time
+     * only; cheap (one read) on later calls.
+     */
     void firstResult() {
         if (told.get() || told.getAndSet(true) || processStart == null) return;
         log.info(line(role, Duration.between(processStart, Instant.now())));
+        if (!CPU_LOG.isDebugEnabled()) return;
+        double cpu = processCpuSeconds();
+        if (cpu >= 0) {
+            CPU_LOG.debug(String.format(Locale.ROOT, "%s first result after %.2f s of CPU, %.2f s compiling", role, cpu,
+                    compilerSeconds()));
+        }
     }
 
     /**
@@ -57,11 +70,16 @@ public final class StartupClock {
      */
     void spent() {
         if (!CPU_LOG.isDebugEnabled()) return;
-        long cpu = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-                ? os.getProcessCpuTime() : -1;
+        double cpu = processCpuSeconds();
         if (cpu >= 0) {
-            CPU_LOG.debug(String.format(Locale.ROOT, "%s used %.2f s of CPU, %.2f s compiling", role, cpu / 1e9, compilerSeconds()));
+            CPU_LOG.debug(String.format(Locale.ROOT, "%s used %.2f s of CPU, %.2f s compiling", role, cpu, compilerSeconds()));
         }
+    }
+
+    /** The CPU seconds (user and system) this process used so far; negative where the JVM cannot tell. */
+    private static double processCpuSeconds() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                && os.getProcessCpuTime() >= 0 ? os.getProcessCpuTime() / 1e9 : -1;
     }
 
     /**
@@ -90,7 +108,16 @@ public final class StartupClock {
 
     /** The CPU seconds and compiling seconds each {@link #spent} line of {@code role} in {@code log} says, in log order. */
     public static List<double[]> spent(String role, CharSequence log) {
-        Matcher m = SPENT.matcher(log);
+        return cpuLines(SPENT, role, log);
+    }
+
+    /** The CPU seconds and compiling seconds each first result of {@code role} in {@code log} took, in log order. */
+    public static List<double[]> firstResultCpu(String role, CharSequence log) {
+        return cpuLines(FIRST_CPU, role, log);
+    }
+
+    private static List<double[]> cpuLines(Pattern pattern, String role, CharSequence log) {
+        Matcher m = pattern.matcher(log);
         List<double[]> found = new ArrayList<>();
         while (m.find()) {
             if (m.group(1).equals(role)) found.add(new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});
