@@ -98,13 +98,18 @@ final class BrokerBench {
                 "the goal is for one alone", null);
         line("  the same, its CPU to that result (of it compiling)", cpuFigures(run.workerFirstCpu()), "", null);
         line("master start-up: process start to its first result stored", "%.2f s".formatted(run.masterStartup()), "", null);
-        List<Join> joins = joining(JOINS);
+        // three starts as `run` starts a worker process for echo tasks (C1 alone), then one as the image starts a pod (C2 too)
+        List<Join> all = joining(JOINS + 1);
+        List<Join> joins = all.subList(0, JOINS);
+        Join pod = all.get(JOINS);
         double slowestJoin = joins.stream().mapToDouble(Join::seconds).max().orElse(Double.NaN);
         line("worker start-up, joining a running batch alone: process start to its first result (%s)".formatted(Plural.of(joins.size(), "start")),
                 joins.stream().map(j -> "%.2f s".formatted(j.seconds())).collect(Collectors.joining(", ")),
                 "goal <= 2 s (idle machine)", slowestJoin <= 2.0);
         line("  the same, its CPU to that result (of it compiling)",
                 cpuFigures(joins.stream().map(j -> new double[] {j.cpu(), j.compiling()}).toList()), "", null);
+        line("  the same started with C2 too, as the image starts a pod and bin/taskbatch a worker",
+                "%.2f s; CPU %s".formatted(pod.seconds(), cpuFigures(List.of(new double[] {pod.cpu(), pod.compiling()}))), "", null);
         shards(tasks / 5);
         out.printf(Locale.ROOT, "load average %s at the end%n", loadAverage());
         out.flush();
@@ -286,7 +291,7 @@ final class BrokerBench {
                 StartupClock.firstResultCpu("worker", text));
     }
 
-    /** How many times {@link #joining} starts a worker. */
+    /** How many times {@link #joining} starts a worker as {@code run} does, before the one started with C2. */
     private static final int JOINS = 3;
 
     /** Tasks of the batch workers join: enough that the joins leave some for the last one, which finishes it. */
@@ -299,7 +304,8 @@ final class BrokerBench {
      * A worker joining a batch that is already running, as a worker pod does on a node of its own: the master runs here
      * and has published its tasks, nothing else runs; then one worker process starts as {@code run} starts them, and
      * once it has logged its first result it is told to stop (SIGTERM: what it holds goes back to the queue). {@code
-     * starts} times, after the machine settled; the last one finishes the batch.
+     * starts} times, after the machine settled; the last one finishes the batch. All but the last run C1 alone, as {@code
+     * run} starts a worker of echo tasks; the last one C2 too, as the image starts a worker pod.
      */
     List<Join> joining(int starts) throws Exception {
         // a task some stopped worker held comes back with one more delivery: room for every stop
@@ -308,8 +314,10 @@ final class BrokerBench {
         Path manifest = Files.writeString(work.resolve("bench-" + runs + ".yaml"), yaml);
         BatchFile batch = BatchFile.load(manifest, Map.of(), handlers, out);
         if (batch == null) throw new IllegalStateException("benchmark manifest invalid");
-        List<String> cmd = WorkerProcesses.command(manifest, slotsPerWorker, 25, null, false);
-        cmd.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
+        List<String> c1 = WorkerProcesses.command(manifest, slotsPerWorker, 25, null, false);
+        c1.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
+        List<String> c2 = WorkerProcesses.command(manifest, slotsPerWorker, 25, null, true);
+        c2.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
         List<Join> joins = new ArrayList<>();
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
                 batch.retryDelays(), BrokerRun.MAX_UNCONFIRMED, true, false);
@@ -327,7 +335,7 @@ final class BrokerBench {
             for (int i = 0; i < starts; i++) {
                 awaitQuiet(batch.queues().tasks());
                 Path log = work.resolve("bench-" + runs + "-join-" + i + ".log");
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile());
+                ProcessBuilder pb = new ProcessBuilder(i == starts - 1 ? c2 : c1).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile());
                 pb.environment().put(BrokerAddress.ENV_URI, broker.uriForChildren());
                 pb.environment().put(WorkerProcesses.ENV_PARENT_PID, Long.toString(ProcessHandle.current().pid()));
                 Process p = pb.start();

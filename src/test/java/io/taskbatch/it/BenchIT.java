@@ -65,6 +65,7 @@ class BenchIT {
                             + " +goal <= 2 s"))
                     .containsPattern(row("  the same, its CPU to that result \\(of it compiling\\) +[0-9.]+ s \\([0-9.]+\\), [0-9.]+ s "
                             + "\\([0-9.]+\\), [0-9.]+ s \\([0-9.]+\\) *$"))
+                    .containsPattern(row("  the same started with C2 too, .* +[0-9.]+ s; CPU [0-9.]+ s \\([0-9.]+\\) *$"))
                     .containsPattern(row("master start-up: .* [0-9.]+ s"))
                     .containsPattern(row("shards \\(spec.queues.shards\\): 400 trivial tasks, .* on the 1 node the URI names"))
                     .containsPattern(row("K = 1  [0-9,]+ tasks/s"))
