@@ -24,6 +24,10 @@ public final class StartupClock {
     /** The debug line {@link #spent} logs; {@code bench --broker} turns it on and parses it back. */
     public static final Pattern SPENT = Pattern.compile("(worker|master) used ([0-9]+\\.[0-9]+) s of CPU, ([0-9]+\\.[0-9]+) s compiling");
 
+    /** The debug line {@link #firstResult} logs besides: the CPU it took to get there. */
+    public static final Pattern FIRST_CPU = Pattern.compile(
+            "(worker|master) first result after ([0-9]+\\.[0-9]+) s of CPU, ([0-9]+\\.[0-9]+) s compiling");
+
     /** The line {@link #firstResult} logs; {@code bench --broker} parses it back. */
     public static final Pattern LINE = Pattern.compile("(worker|master) first result ([0-9]+\\.[0-9]+) s after the process started");
 
@@ -42,13 +46,44 @@ public final class StartupClock {
 
     /** A clock for {@code role} (worker or master) started when this process was, as the OS tells it. */
     static StartupClock of(Logger log, String role) {
-        return new StartupClock(log, role, ProcessHandle.current().info().startInstant().orElse(null));
+        return new StartupClock(log, role, processStart());
     }
 
-    /** Logs the time since the process started, the first time only; cheap (one read) on later calls. */
+    /**
+     * When this process started. On Linux from its age (/proc/uptime less the start in /proc/self/stat, both since boot,
+     * to 10 ms): the JDK's {@link ProcessHandle.Info#startInstant} adds that start to the boot time /proc/stat gives in
+     * whole seconds, so it is early by up to a second, the same amount for every process until the next boot (0.43 s
+     * on the VM the bench ran on), and every start-up looked that much slower.
+     */
+    static Instant processStart() {
+        Instant now = Instant.now();
+        try {
+            double sinceBoot = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
+            return now.minusNanos(Math.round((sinceBoot - startedSinceBoot(Files.readString(Path.of("/proc/self/stat")))) * 1e9));
+        } catch (IOException | RuntimeException noProc) {
+            return ProcessHandle.current().info().startInstant().orElse(null);
+        }
+    }
+
+    /** The seconds after boot at which a process started, from its /proc/PID/stat line (field 22, in USER_HZ ticks). */
+    static double startedSinceBoot(String stat) {
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[19]) / 100.0; // fields from the 3rd (state) on; USER_HZ, 100 on Linux
+    }
+
+    /**
+     * Logs the time since the process started, and at debug the CPU this process used to get there, the first time
+     * only; cheap (one read) on later calls.
+     */
     void firstResult() {
         if (told.get() || told.getAndSet(true) || processStart == null) return;
         log.info(line(role, Duration.between(processStart, Instant.now())));
+        if (!CPU_LOG.isDebugEnabled()) return;
+        double cpu = processCpuSeconds();
+        if (cpu >= 0) {
+            CPU_LOG.debug(String.format(Locale.ROOT, "%s first result after %.2f s of CPU, %.2f s compiling", role, cpu,
+                    compilerSeconds()));
+        }
     }
 
     /**
@@ -57,11 +92,16 @@ public final class StartupClock {
      */
     void spent() {
         if (!CPU_LOG.isDebugEnabled()) return;
-        long cpu = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-                ? os.getProcessCpuTime() : -1;
+        double cpu = processCpuSeconds();
         if (cpu >= 0) {
-            CPU_LOG.debug(String.format(Locale.ROOT, "%s used %.2f s of CPU, %.2f s compiling", role, cpu / 1e9, compilerSeconds()));
+            CPU_LOG.debug(String.format(Locale.ROOT, "%s used %.2f s of CPU, %.2f s compiling", role, cpu, compilerSeconds()));
         }
+    }
+
+    /** The CPU seconds (user and system) this process used so far; negative where the JVM cannot tell. */
+    private static double processCpuSeconds() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                && os.getProcessCpuTime() >= 0 ? os.getProcessCpuTime() / 1e9 : -1;
     }
 
     /**
@@ -90,7 +130,16 @@ public final class StartupClock {
 
     /** The CPU seconds and compiling seconds each {@link #spent} line of {@code role} in {@code log} says, in log order. */
     public static List<double[]> spent(String role, CharSequence log) {
-        Matcher m = SPENT.matcher(log);
+        return cpuLines(SPENT, role, log);
+    }
+
+    /** The CPU seconds and compiling seconds each first result of {@code role} in {@code log} took, in log order. */
+    public static List<double[]> firstResultCpu(String role, CharSequence log) {
+        return cpuLines(FIRST_CPU, role, log);
+    }
+
+    private static List<double[]> cpuLines(Pattern pattern, String role, CharSequence log) {
+        Matcher m = pattern.matcher(log);
         List<double[]> found = new ArrayList<>();
         while (m.find()) {
             if (m.group(1).equals(role)) found.add(new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});

@@ -1,17 +1,27 @@
 package io.taskbatch.cli;
 
 import io.quarkus.picocli.runtime.annotations.TopCommand;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
 
-/** The one jar's entry point: the first argument is the role. */
+/**
+ * The one jar's entry point: the first argument is the role. Its subcommands are {@link #SUBCOMMANDS}, added by {@link
+ * CommandLineSetup#withSubcommands} (not by the annotation: picocli would build every one's model, and Quarkus every one's
+ * bean, in every role).
+ */
 @TopCommand
 @Command(name = "taskbatch", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Kubernetes-native batch processing: a master and workers over a queue.",
-        subcommands = {RunCommand.class, SubmitCommand.class, GetCommand.class, DescribeCommand.class, WatchCommand.class,
-                ResultsCommand.class, CancelCommand.class, RedriveCommand.class, OperatorCommand.class, MasterCommand.class, WorkerCommand.class, PingCommand.class,
-                BenchCommand.class, ReadResultsCommand.class})
+        description = "Kubernetes-native batch processing: a master and workers over a queue.")
 public class TaskbatchCommand {
+    /** Each subcommand by its name (its {@code @Command} name), in the order the help lists them. */
+    static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, "run", SubmitCommand.class, "submit",
+            GetCommand.class, "get", DescribeCommand.class, "describe", WatchCommand.class, "watch", ResultsCommand.class, "results",
+            CancelCommand.class, "cancel", RedriveCommand.class, "redrive", OperatorCommand.class, "operator",
+            MasterCommand.class, "master", WorkerCommand.class, "worker", PingCommand.class, "ping", BenchCommand.class, "bench",
+            ReadResultsCommand.class, "read-results");
+
     /** What the top-level help says of each subcommand: one sentence that fits beside its name in 80 columns. */
     static final Map<String, String> SUMMARIES = Map.ofEntries(
             Map.entry("run", "Run a batch on this machine; no cluster needed."),
@@ -27,4 +37,10 @@ public class TaskbatchCommand {
             Map.entry("worker", "Run a batch's tasks from RabbitMQ and send back their results."),
             Map.entry("ping", "Check that the broker answers and can declare a queue."),
             Map.entry("bench", "Measure the engine on this machine against its goals."));
+
+    private static Map<String, Class<?>> subcommands(Object... classAndName) {
+        Map<String, Class<?>> byName = new LinkedHashMap<>();
+        for (int i = 0; i < classAndName.length; i += 2) byName.put((String) classAndName[i + 1], (Class<?>) classAndName[i]);
+        return Collections.unmodifiableMap(byName);
+    }
 }

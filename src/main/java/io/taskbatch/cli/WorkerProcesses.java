@@ -47,6 +47,13 @@ final class WorkerProcesses implements AutoCloseable {
     WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds, Integer shards,
                     boolean optimizingCompiler) throws IOException {
         this.broker = broker;
+        this.command = List.copyOf(command(manifest, slots, graceSeconds, shards, optimizingCompiler));
+        for (int i = 0; i < count; i++) spawn(i);
+    }
+
+    /** The command line of a worker process of {@code manifest}: our jar as this process runs, see the constructor. */
+    static List<String> command(Path manifest, Integer slots, int graceSeconds, Integer shards, boolean optimizingCompiler)
+            throws IOException {
         List<String> cmd = withCompiler(javaCommand(), optimizingCompiler);
         cmd.add("worker");
         cmd.add("--manifest");
@@ -61,8 +68,7 @@ final class WorkerProcesses implements AutoCloseable {
             cmd.add("--shards");
             cmd.add(shards.toString());
         }
-        this.command = List.copyOf(cmd);
-        for (int i = 0; i < count; i++) spawn(i);
+        return cmd;
     }
 
     /**

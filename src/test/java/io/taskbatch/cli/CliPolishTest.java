@@ -24,18 +24,34 @@ import picocli.CommandLine;
 /** What a user reads: suggestions for typos, the top-level help, the bar, plurals, the documented exit codes. */
 class CliPolishTest {
 
-    private static CommandLine cli(StringWriter out, StringWriter err) {
-        CommandLine cli = CommandLineSetup.configure(new CommandLine(new TaskbatchCommand()));
+    /** The command line as the jar builds it for {@code args} (with their subcommand alone, or all), run with them. */
+    private static int execute(StringWriter out, StringWriter err, String... args) {
+        CommandLine cli = CommandLineSetup.configure(CommandLineSetup.withSubcommands(new CommandLine(new TaskbatchCommand()), args));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        return cli;
+        return cli.execute(args);
+    }
+
+    @Test
+    void aRoleBuildsItsOwnSubcommandAloneAndAnythingElseGetsThemAll() {
+        CommandLine worker = CommandLineSetup.withSubcommands(new CommandLine(new TaskbatchCommand()),
+                new String[] {"worker", "--manifest", "m.yaml"});
+        assertThat(worker.getSubcommands()).containsOnlyKeys("worker");
+        for (String[] args : new String[][] {{}, {"--help"}, {"-V"}, {"opertor"}}) {
+            CommandLine all = CommandLineSetup.withSubcommands(new CommandLine(new TaskbatchCommand()), args);
+            assertThat(all.getSubcommands().keySet()).as(Arrays.toString(args)).containsExactlyElementsOf(TaskbatchCommand.SUBCOMMANDS.keySet());
+        }
+        // each by the name its own annotation gives it
+        TaskbatchCommand.SUBCOMMANDS.forEach((name, type) ->
+                assertThat(type.getAnnotation(CommandLine.Command.class).name()).isEqualTo(name));
+        assertThat(TaskbatchCommand.SUBCOMMANDS.keySet()).containsAll(TaskbatchCommand.SUMMARIES.keySet());
     }
 
     @Test
     void aMistypedOptionGetsASuggestionAndNoUsageDump() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = cli(out, err).execute("run", "--ouput", "x.jsonl", "FILE");
+        int exit = execute(out, err, "run", "--ouput", "x.jsonl", "FILE");
         assertThat(exit).isEqualTo(ExitCodes.INVALID);
         assertThat(err.toString()).startsWith("Unknown option: '--ouput'").contains("Did you mean --output?")
                 .contains("taskbatch run --help").doesNotContain("Usage:").doesNotContain("--progress");
@@ -46,7 +62,7 @@ class CliPolishTest {
     @Test
     void aMistypedSubcommandGetsASuggestion() {
         StringWriter err = new StringWriter();
-        int exit = cli(new StringWriter(), err).execute("opertor");
+        int exit = execute(new StringWriter(), err, "opertor");
         assertThat(exit).isEqualTo(ExitCodes.INVALID);
         assertThat(err.toString()).contains("'opertor'").contains("Did you mean operator").doesNotContain("Usage:");
     }
@@ -54,7 +70,7 @@ class CliPolishTest {
     @Test
     void theTopLevelHelpGivesEachSubcommandOneFullSentenceThatFits() {
         StringWriter out = new StringWriter();
-        cli(out, new StringWriter()).execute("--help");
+        execute(out, new StringWriter(), "--help");
         String help = out.toString();
         assertThat(help).contains("Usage: taskbatch");
         String[] lines = help.split("\\R");

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.taskbatch.testing.RabbitExtension;
 import io.taskbatch.testing.RabbitNode;
+import io.taskbatch.testing.Scrape;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -15,7 +16,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +52,21 @@ class HealthIT {
         }
     }
 
+    /** One series of each binder Quarkus' Micrometer extension bound with its JVM and system binders on. */
+    static boolean servesJvmMeters(int port) {
+        try {
+            Set<String> names = Scrape.of(port).names();
+            return names.containsAll(List.of("jvm_classes_loaded_classes", "jvm_gc_overhead", "jvm_memory_used_bytes",
+                    "jvm_threads_live_threads", "jvm_info_total", "jvm_gc_memory_allocated_bytes_total", "process_uptime_seconds",
+                    "system_cpu_count", "process_files_open_files"));
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
@@ -76,6 +94,8 @@ class HealthIT {
             assertThat(ready(masterPort).body()).contains("\"taskbatch master\"", "UP");
             await(Duration.ofSeconds(60), "the worker is ready", () -> ready(workerPort).code() == 200);
             assertThat(ready(workerPort).body()).contains("\"taskbatch worker\"", "UP");
+            // the JVM's and the system's meters, which JvmMeters binds beside the role's start where a server serves them
+            await(Duration.ofSeconds(30), "the worker serves the JVM's and the system's meters", () -> servesJvmMeters(workerPort));
 
             assertThat(exitOf(master, Duration.ofSeconds(120))).as(jar.log("master")).isZero();
             assertThat(exitOf(worker, Duration.ofSeconds(60))).as(jar.log("worker")).isZero();
