@@ -497,7 +497,8 @@ final class BrokerBench {
         if (batch == null) throw new IllegalStateException("benchmark manifest invalid");
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues(), batch.plan().retry().maxAttempts(),
                 batch.retryDelays(), BrokerRun.MAX_UNCONFIRMED, true, false);
-             WorkerProcesses workers = new WorkerProcesses(manifest, workerProcesses, slotsPerWorker, broker, 25);
+             WorkerProcesses workers = new WorkerProcesses(manifest, workerProcesses, slotsPerWorker, broker, 25,
+                     work.resolve("workers.log"));
              OutputStream file = Files.newOutputStream(work.resolve("results.jsonl"));
              ResultSink sink = new JsonLinesSink(file, false)) {
             // every slot consumes every shard, subscribing to them in order

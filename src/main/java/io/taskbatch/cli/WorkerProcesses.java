@@ -29,14 +29,19 @@ final class WorkerProcesses implements AutoCloseable {
 
     private final List<String> command;
     private final BrokerAddress broker;
+    private final ProcessBuilder.Redirect errors;
     // the live children and the stopping flag change together: a child that exits while we stop is not restarted
     private final ReentrantLock lock = new ReentrantLock();
     private final List<Process> children = new ArrayList<>();
     private boolean stopping;
 
-    /** @param graceSeconds how long a worker's running tasks may take to finish when it is told to stop */
-    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds) throws IOException {
-        this(manifest, count, slots, broker, graceSeconds, null, false);
+    /**
+     * Workers whose log goes to {@code log} (the bench's, so that it does not interleave with its table).
+     *
+     * @param graceSeconds how long a worker's running tasks may take to finish when it is told to stop
+     */
+    WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds, Path log) throws IOException {
+        this(manifest, count, slots, broker, graceSeconds, null, false, ProcessBuilder.Redirect.appendTo(log.toFile()));
     }
 
     /**
@@ -46,7 +51,13 @@ final class WorkerProcesses implements AutoCloseable {
      */
     WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds, Integer shards,
                     boolean optimizingCompiler) throws IOException {
+        this(manifest, count, slots, broker, graceSeconds, shards, optimizingCompiler, ProcessBuilder.Redirect.INHERIT);
+    }
+
+    private WorkerProcesses(Path manifest, int count, Integer slots, BrokerAddress broker, int graceSeconds, Integer shards,
+                            boolean optimizingCompiler, ProcessBuilder.Redirect errors) throws IOException {
         this.broker = broker;
+        this.errors = errors;
         this.command = List.copyOf(command(manifest, slots, graceSeconds, shards, optimizingCompiler));
         for (int i = 0; i < count; i++) spawn(i);
     }
@@ -116,7 +127,7 @@ final class WorkerProcesses implements AutoCloseable {
             pb.environment().put("TASKBATCH_WORKER_INDEX", Integer.toString(index));
             pb.environment().put(ENV_PARENT_PID, Long.toString(ProcessHandle.current().pid()));
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-            pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.redirectError(errors);
             Process p = pb.start();
             children.add(p);
             p.onExit().thenAccept(done -> exited(index, done));
