@@ -395,10 +395,11 @@ class BrokerFaultsIT {
             factory.setUri(rabbit.amqpUri());
             try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
                 channel.confirmSelect();
+                awaitQueuesReady(connection, queues);
                 int answered = 0;
                 long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (answered < 5 && System.nanoTime() < end) {
-                    GetResponse got = getIfQueueExists(connection, queues.tasks());
+                    GetResponse got = channel.basicGet(queues.tasks(), true);
                     if (got == null) {
                         Thread.sleep(50);
                         continue;
@@ -446,15 +447,12 @@ class BrokerFaultsIT {
             ConnectionFactory factory = new ConnectionFactory();
             factory.setUri(rabbit.amqpUri());
             try (Connection holder = factory.newConnection("test-holder")) {
+                awaitQueuesReady(holder, queues);
                 Channel channel = holder.createChannel();
                 GetResponse held = null;
                 long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (held == null && System.nanoTime() < end) {
-                    try {
-                        held = channel.basicGet(queues.tasks(), false); // taken, never acknowledged nor returned
-                    } catch (java.io.IOException e) {
-                        channel = holder.createChannel(); // 404 until the master declared the queue
-                    }
+                    held = channel.basicGet(queues.tasks(), false); // taken, never acknowledged nor returned
                     if (held == null) Thread.sleep(50);
                 }
                 assertThat(held).as("the test holds a task").isNotNull();
@@ -472,15 +470,24 @@ class BrokerFaultsIT {
         }
     }
 
-    /** Takes one message (auto-acked) from {@code queue}, or null if it is empty or not declared yet. */
-    private static GetResponse getIfQueueExists(Connection connection, String queue) throws Exception {
-        Channel ch = connection.createChannel();
-        try {
-            return ch.basicGet(queue, true);
-        } catch (java.io.IOException e) {
-            return null; // 404 until the master declared it
-        } finally {
-            if (ch.isOpen()) ch.close();
+    /**
+     * Waits, as a worker does, until the master has declared every queue of the batch and they are up (its ready
+     * exchange exists): a quorum queue just declared may answer a get with a connection error (INTERNAL_ERROR, noproc)
+     * before its Raft member runs.
+     */
+    private static void awaitQueuesReady(Connection connection, BatchQueues queues) throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            Channel probe = connection.createChannel();
+            try {
+                probe.exchangeDeclarePassive(queues.ready());
+                return;
+            } catch (java.io.IOException e) {
+                if (System.nanoTime() > end) throw new AssertionError("the master did not declare the queues of " + queues.prefix());
+                Thread.sleep(50); // 404 until the master declared them
+            } finally {
+                if (probe.isOpen()) probe.close();
+            }
         }
     }
 
