@@ -7,6 +7,7 @@ import io.taskbatch.queue.TaskMessage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
@@ -299,7 +300,7 @@ public final class Master {
      * the ledger drops.
      */
     private void reissue(TaskSource source, MasterTransport transport, Duration stallLimit) throws InterruptedException {
-        List<Long> ids = new java.util.ArrayList<>();
+        List<Long> ids = new ArrayList<>();
         long id = 0;
         try (Stream<TaskSource.Entry> entries = source.entries()) {
             for (var it = entries.iterator(); id < total && it.hasNext(); id++) {
@@ -314,12 +315,8 @@ public final class Master {
         }
         transport.awaitPublished();
         if (ids.isEmpty()) return;
-        LOG.warnf("no result for %s and no task waiting in the queues, but %s without a result (ids %s): held where no "
-                        + "answer comes from, published again", describe(stallLimit),
+        LOG.warnf("no result for %d s and no task waiting in the queues, but %s without a result (ids %s): held where no "
+                        + "answer comes from, published again", stallLimit.toSeconds(),
                 ids.size() == 1 ? "1 task" : ids.size() + " tasks", ids.size() <= 10 ? ids : ids.subList(0, 10) + " and more");
-    }
-
-    private static String describe(Duration d) {
-        return d.toSeconds() >= 60 ? d.toMinutes() + " min " + d.toSecondsPart() + " s" : d.toMillis() / 1000.0 + " s";
     }
 }

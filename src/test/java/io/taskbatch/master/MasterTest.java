@@ -73,6 +73,11 @@ class MasterTest {
         return new Master(new Master.Settings("t/b", maxFailed, Duration.ofMillis(20), ProgressListener.NONE));
     }
 
+    /** A master that publishes the open tasks again after {@code stallLimit} without a result. */
+    private static Master stallingMaster(Duration stallLimit) {
+        return new Master(new Master.Settings("t/b", 0, Duration.ofMillis(20), ProgressListener.NONE, stallLimit));
+    }
+
     @Test
     void aResultDeliveredTwiceIsStoredAndCountedOnceAndAckedOnlyAfterItIsStored() throws Exception {
         CollectingSink sink = new CollectingSink();
@@ -389,8 +394,7 @@ class MasterTest {
     void aTaskHeldWhereNoAnswerComesFromIsPublishedAgainOnceTheBatchStalls() throws Exception {
         CollectingSink sink = new CollectingSink();
         SwallowingTransport transport = new SwallowingTransport(sink, false);
-        Master master = new Master(new Master.Settings("t/b", 0, Duration.ofMillis(20), ProgressListener.NONE,
-                Duration.ofMillis(300)));
+        Master master = stallingMaster(Duration.ofMillis(300));
         long start = System.nanoTime();
         BatchOutcome outcome = master.run(new ItemsSource(List.of("a", "b", "c")), transport, sink);
         assertThat(outcome.succeeded()).isTrue();
@@ -406,8 +410,7 @@ class MasterTest {
     void aQuietBatchWithTasksWaitingPublishesNothingAgain() throws Exception {
         CollectingSink sink = new CollectingSink();
         SwallowingTransport transport = new SwallowingTransport(sink, true);
-        Master master = new Master(new Master.Settings("t/b", 0, Duration.ofMillis(20), ProgressListener.NONE,
-                Duration.ofMillis(100)));
+        Master master = stallingMaster(Duration.ofMillis(100));
         Thread.ofPlatform().daemon().start(() -> {
             try {
                 Thread.sleep(1_000);

@@ -328,14 +328,13 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
     /** Tasks ready in the task queues, the retry queues or the suspects; true when the broker cannot answer now. */
     @Override
     public boolean tasksWaiting() {
-        try (Channel ch = connection.createChannel()) {
-            long waiting = ch.queueDeclarePassive(queues.suspects()).getMessageCount();
-            for (int i = 1; i <= retryQueues; i++) waiting += ch.queueDeclarePassive(queues.retry(i)).getMessageCount();
-            for (int shard = 0; shard < queues.shards(); shard++) {
-                waiting += ch.queueDeclarePassive(queues.tasks(shard)).getMessageCount();
+        try {
+            Map<String, Long> depths = queueDepths();
+            if (depths.get("tasks") + depths.get("retry") > 0) return true;
+            try (Channel ch = connection.createChannel()) {
+                return ch.queueDeclarePassive(queues.suspects()).getMessageCount() > 0;
             }
-            return waiting > 0;
-        } catch (IOException | TimeoutException | ShutdownSignalException e) {
+        } catch (java.io.UncheckedIOException | IOException | TimeoutException | ShutdownSignalException e) {
             LOG.debugf("cannot tell whether tasks wait in the queues: %s", e.getMessage());
             return true;
         }
