@@ -70,8 +70,8 @@ public final class WorkerMetrics {
         if (outcome != Outcome.RELEASED && outcome != Outcome.MALFORMED) duration.record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    public void resultPublished() {
-        published.increment();
+    public void resultsPublished(int count) {
+        if (count > 0) published.increment(count);
     }
 
     public void resultsConfirmed(int count, boolean ack) {

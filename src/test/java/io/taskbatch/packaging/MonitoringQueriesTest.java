@@ -91,7 +91,7 @@ class MonitoringQueriesTest {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         WorkerMetrics worker = new WorkerMetrics(registry, "team-a", "squares", "command");
         for (WorkerMetrics.Outcome outcome : WorkerMetrics.Outcome.values()) worker.attempt(outcome, 3_000_000);
-        worker.resultPublished();
+        worker.resultsPublished(1);
         worker.resultsConfirmed(1, true);
         worker.resultsConfirmed(1, false);
         worker.gauge(MetricNames.WORKER_SLOTS, "slots", () -> 4);

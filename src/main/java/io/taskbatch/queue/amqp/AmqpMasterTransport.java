@@ -54,7 +54,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
     private final boolean keepQueues;
     private final int deliveryLimit;
 
-    /** A result (or dead task) and the channel tag to acknowledge it with. */
+    /** A result (or dead task) and the channel tag to acknowledge it with (0: one of several in a message, not its last). */
     private record Received(ResultMessage result, long tag) implements ResultDelivery {
     }
 
@@ -124,11 +124,22 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
         DefaultConsumer resultConsumer = new DefaultConsumer(resultChannel) {
             @Override
             public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+                long deliveryTag = envelope.getDeliveryTag();
+                if (MessageCodec.holdsSeveralResults(props.getType())) {
+                    List<ResultMessage> results = MessageCodec.decodeResults(body,
+                            reason -> LOG.warnf("dropped a malformed result in a message of several: %s", reason));
+                    if (results.isEmpty()) ackQuietly(deliveryTag);
+                    // the message is acknowledged with its last result: ackAll acknowledges none that is only partly stored
+                    for (int i = 0; i < results.size(); i++) {
+                        received.add(new Received(results.get(i), i == results.size() - 1 ? deliveryTag : 0));
+                    }
+                    return;
+                }
                 try {
-                    received.add(new Received(MessageCodec.decodeResult(body), envelope.getDeliveryTag()));
+                    received.add(new Received(MessageCodec.decodeResult(body), deliveryTag));
                 } catch (MessageCodec.MalformedMessageException e) {
                     LOG.warnf("dropped a malformed result message: %s", e.getMessage());
-                    ackQuietly(envelope.getDeliveryTag());
+                    ackQuietly(deliveryTag);
                 }
             }
         };

@@ -13,6 +13,7 @@ import io.taskbatch.metrics.WorkerMetrics;
 import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.TaskMessage;
 import io.taskbatch.queue.WorkerTransport;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -265,15 +267,27 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     }
 
     /**
-     * Published, awaiting its confirm before {@code tag} may be acknowledged; what was published is kept, to publish it
-     * again if the broker nacks it ({@code nacks} times so far).
+     * Published, awaiting its confirm before its tasks ({@code tags}, ascending: one, or those of the {@code results}
+     * it carries) may be acknowledged; what was published is kept, to publish it again if the broker nacks it
+     * ({@code nacks} times so far). {@code sinceNanos}: when its oldest result was ready.
      */
-    private record Pending(long tag, long publishedNanos, boolean result, String queue, AMQP.BasicProperties props,
+    private record Pending(long[] tags, long sinceNanos, int results, String queue, AMQP.BasicProperties props,
                            byte[] body, int nacks) {
         Pending nackedOnce(long now) {
-            return new Pending(tag, now, result, queue, props, body, nacks + 1);
+            return new Pending(tags, now, results, queue, props, body, nacks + 1);
+        }
+
+        long lowestTag() {
+            return tags[0];
         }
     }
+
+    /** Results a slot gathers into one message at most: this many ... */
+    static final int RESULTS_PER_MESSAGE = 64;
+    /** ... or about this many bytes ... */
+    static final int RESULT_BYTES_PER_MESSAGE = 64 * 1024;
+    /** ... or for this long after the first was ready (the slot also sends what it has when it runs out of tasks). */
+    static final Duration RESULTS_WAIT_AT_MOST = Duration.ofMillis(5);
 
     /** How long a nacked message waits before it is published again: 50 ms, doubling up to 2 s. */
     static Duration republishDelay(int nacks) {
@@ -305,6 +319,15 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         private volatile int prefetch;
         // pulls from the suspects, one at a time, instead of consuming the task queue
         private final boolean suspects;
+        // results ready and not yet published, with their tasks: they go out together as one message (flushResults),
+        // before anything else this slot publishes, so that the slot's messages still carry its tasks in delivery order.
+        // Guarded by publishLock
+        private final List<Incoming> resultTasks = new ArrayList<>();
+        private final ByteArrayOutputStream resultLines = new ByteArrayOutputStream();
+        private long resultsSinceNanos;
+        private long resultMessages;
+        // slots start their round of the result queues at different shards
+        private final long slotOffset = ThreadLocalRandom.current().nextInt(queues.shards());
 
         SlotInbox(boolean suspects) {
             this.suspects = suspects;
@@ -351,8 +374,11 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 try {
                     if (!cause.isInitiatedByApplication()) {
                         for (Incoming in : buffer) if (in.task() != null) lostWithBroker.add(in.task().id());
+                        for (Incoming in : resultTasks) lostWithBroker.add(in.task().id());
                         lostWithBroker.addAll(running);
                     }
+                    resultTasks.clear();
+                    resultLines.reset();
                     pending.clear();
                     republishing.set(0);
                     buffer.clear();
@@ -441,7 +467,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             for (var it = settled.values().iterator(); it.hasNext(); ) {
                 Pending p = it.next();
                 it.remove();
-                if (p.result()) results++;
+                results += p.results();
                 if (!ack) {
                     if (p.nacks() == 0) republishing.incrementAndGet();
                     Pending again = p.nackedOnce(now);
@@ -453,15 +479,15 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     continue;
                 }
                 if (p.nacks() > 0) republishing.decrementAndGet();
-                tags.add(p.tag());
-                maxTag = Math.max(maxTag, p.tag());
-                governor.confirmTook(now - p.publishedNanos());
+                for (long tag : p.tags()) tags.add(tag);
+                maxTag = Math.max(maxTag, p.tags()[p.tags().length - 1]);
+                governor.confirmTook(now - p.sinceNanos());
             }
             if (results > 0) metrics.resultsConfirmed(results, ack);
             if (tags.isEmpty()) return;
             // tasks are settled in delivery order: if nothing older is still pending, one ack covers them
             var oldest = pending.firstEntry();
-            boolean contiguous = republishing.get() == 0 && (oldest == null || oldest.getValue().tag() > maxTag);
+            boolean contiguous = republishing.get() == 0 && (oldest == null || oldest.getValue().lowestTag() > maxTag);
             long upTo = maxTag;
             try {
                 acker.execute(() -> {
@@ -490,7 +516,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 pending.put(seq, p);
                 try {
                     ch.basicPublish("", p.queue(), p.props(), p.body());
-                    if (p.result()) metrics.resultPublished();
+                    metrics.resultsPublished(p.results());
                 } catch (IOException | ShutdownSignalException e) {
                     pending.remove(seq);
                     LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
@@ -511,6 +537,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             if (resize > 0) resubscribe(resize);
             long end = System.nanoTime() + timeout.toNanos();
             while (true) {
+                if (buffer.isEmpty()) flushResults(); // nothing to run now: what is ready goes out
                 Incoming in = buffer.poll(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (in == null) return null;
                 if (in.task() == null) {
@@ -525,7 +552,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     // delivered before to a worker that died holding it: whether this task or another it held
                     // killed that worker cannot be told here, so it runs alone, from the suspects (uncharged there)
                     LOG.debugf("task %d was held by a worker that died: it goes to the suspects, to run alone", in.task().id());
-                    publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, false);
+                    publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in);
                 } else if (System.nanoTime() - in.receivedNanos() > maxHoldNanos) {
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
                     release(in);
@@ -565,7 +592,12 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         }
 
         private boolean unsettled() {
-            return !pending.isEmpty() || republishing.get() > 0;
+            publishLock.lock();
+            try {
+                return !pending.isEmpty() || republishing.get() > 0 || !resultTasks.isEmpty();
+            } finally {
+                publishLock.unlock();
+            }
         }
 
         /** Waits (up to 5 s) until what this slot published is confirmed and its tasks acknowledged. */
@@ -608,30 +640,101 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     .headers(Map.of(BatchQueues.REASON_HEADER, "malformed task message: " + in.malformed(),
                             "x-taskbatch-worker", workerName))
                     .build();
-            publish(queues.dead(), props, in.body(), in, false);
+            publish(queues.dead(), props, in.body(), in);
             metrics.attempt(WorkerMetrics.Outcome.MALFORMED, 0);
         }
 
-        /** Publishes, and has {@code taskTag} acknowledged once the broker confirms it. */
-        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in, boolean result) {
+        /**
+         * Publishes (after the results gathered so far), and has {@code in}'s task acknowledged once the broker confirms
+         * it.
+         */
+        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in) {
             publishLock.lock();
             try {
-                Channel channel = in.channel();
-                if (channel != this.channel || !channel.isOpen()) {
-                    LOG.debugf("task %s came on a channel that is gone: the broker delivers it again", in.task() == null ? "?" : in.task().id());
-                    return;
+                if (!onCurrentChannel(in)) return;
+                flushResults();
+                send(queue, props, body, new long[] {in.tag()}, System.nanoTime(), 0);
+            } finally {
+                publishLock.unlock();
+            }
+        }
+
+        /**
+         * Adds a result to the message this slot is gathering, sent when it is full, when the first of its results
+         * has waited {@link #RESULTS_WAIT_AT_MOST}, when the slot has no task left to run, or before anything else the
+         * slot publishes; a suspect's goes out at once. Each result crossing the broker alone was half of the broker's
+         * work per task.
+         */
+        void addResult(Incoming in, byte[] result) {
+            publishLock.lock();
+            try {
+                if (!onCurrentChannel(in)) return;
+                if (resultTasks.isEmpty()) {
+                    resultsSinceNanos = System.nanoTime();
+                    long message = resultMessages;
+                    try {
+                        acker.schedule(() -> flushResults(message), RESULTS_WAIT_AT_MOST.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (RejectedExecutionException e) {
+                        LOG.debug("closing: the slot sends its results as it closes");
+                    }
+                } else {
+                    resultLines.write('\n');
                 }
-                long seq = channel.getNextPublishSeqNo();
-                pending.put(seq, new Pending(in.tag(), System.nanoTime(), result, queue, props, body, 0));
-                try {
-                    channel.basicPublish("", queue, props, body);
-                    if (result) metrics.resultPublished();
-                } catch (IOException | ShutdownSignalException e) {
-                    pending.remove(seq);
-                    LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
+                resultLines.writeBytes(result);
+                resultTasks.add(in);
+                if (suspects || resultTasks.size() >= RESULTS_PER_MESSAGE || resultLines.size() >= RESULT_BYTES_PER_MESSAGE) {
+                    flushResults();
                 }
             } finally {
                 publishLock.unlock();
+            }
+        }
+
+        private boolean onCurrentChannel(Incoming in) {
+            if (in.channel() == channel && in.channel().isOpen()) return true;
+            LOG.debugf("task %s came on a channel that is gone: the broker delivers it again", in.task() == null ? "?" : in.task().id());
+            return false;
+        }
+
+        /** Sends the results gathered, if those are still the {@code message}-th message's (the timer's flush). */
+        private void flushResults(long message) {
+            publishLock.lock();
+            try {
+                if (resultMessages == message) flushResults();
+            } finally {
+                publishLock.unlock();
+            }
+        }
+
+        /** Sends the results gathered, as one message to one of the result queues (the next, slot by slot). */
+        private void flushResults() {
+            publishLock.lock();
+            try {
+                int n = resultTasks.size();
+                if (n == 0) return;
+                long[] tags = new long[n];
+                for (int i = 0; i < n; i++) tags[i] = resultTasks.get(i).tag();
+                String queue = queues.results((int) Math.floorMod(resultMessages + slotOffset, (long) queues.shards()));
+                send(queue, MessageCodec.resultsProperties(n), resultLines.toByteArray(), tags, resultsSinceNanos, n);
+                resultTasks.clear();
+                resultLines.reset();
+                resultMessages++;
+            } finally {
+                publishLock.unlock();
+            }
+        }
+
+        /** Publishes on the slot's channel, the caller holding publishLock. */
+        private void send(String queue, AMQP.BasicProperties props, byte[] body, long[] tags, long sinceNanos, int results) {
+            Channel channel = this.channel;
+            long seq = channel.getNextPublishSeqNo();
+            pending.put(seq, new Pending(tags, sinceNanos, results, queue, props, body, 0));
+            try {
+                channel.basicPublish("", queue, props, body);
+                if (results > 0) metrics.resultsPublished(results);
+            } catch (IOException | ShutdownSignalException e) {
+                pending.remove(seq);
+                LOG.debugf("publish lost with the channel (%s): the broker delivers the task again", e.getMessage());
             }
         }
 
@@ -645,7 +748,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             if (in.channel() != channel) return; // its channel is gone, and the task went back with it
             // a suspect stays one: back to the suspects, to run alone later
             publish(suspects ? queues.suspects() : queues.tasks(), MessageCodec.taskProperties(in.task()),
-                    MessageCodec.encode(in.task()), in, false);
+                    MessageCodec.encode(in.task()), in);
         }
 
         @Override
@@ -653,6 +756,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             Channel channel = this.channel;
             if (channel == null) return;
             if (subscribed) cancelAll();
+            if (channel.isOpen()) flushResults();
             if (!finished && channel.isOpen()) {
                 // what this slot still holds unrun goes back uncharged (see release), not with the channel's close
                 for (Incoming in; (in = buffer.poll()) != null; ) {
@@ -715,14 +819,14 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         @Override
         public void complete(ResultMessage result) {
             settle();
-            inbox.publish(queues.results(), MessageCodec.resultProperties(result), MessageCodec.encode(result), in, true);
+            inbox.addResult(in, MessageCodec.encode(result));
         }
 
         @Override
         public void retry(TaskMessage next) {
             settle();
             // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
-            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in, false);
+            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in);
         }
 
         @Override

@@ -9,8 +9,11 @@ import com.rabbitmq.client.AMQP;
 import io.taskbatch.queue.ResultMessage;
 import io.taskbatch.queue.TaskMessage;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Task and result messages as JSON bodies, strictly checked when read. Every task crosses the broker twice (task and
@@ -21,6 +24,8 @@ public final class MessageCodec {
     private static final JsonFactory JSON = JsonFactory.builder().build();
     static final String TASK_TYPE = "taskbatch.task.v1";
     static final String RESULT_TYPE = "taskbatch.result.v1";
+    /** Several results in one message: each as {@link #encode(ResultMessage)} writes it, one per line (JSON lines). */
+    static final String RESULTS_TYPE = "taskbatch.results.v1";
 
     private MessageCodec() {
     }
@@ -83,13 +88,46 @@ public final class MessageCodec {
                 .messageId(result.id() + "/" + result.attempts()).build();
     }
 
+    /** A message of several results, {@code lines} of them (see {@link #RESULTS_TYPE}). */
+    public static AMQP.BasicProperties resultsProperties(int lines) {
+        return new AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/jsonl").type(RESULTS_TYPE)
+                .headers(Map.of("x-taskbatch-results", lines)).build();
+    }
+
+    /** Whether a message of type {@code type} holds several results (one per line) rather than one. */
+    public static boolean holdsSeveralResults(String type) {
+        return RESULTS_TYPE.equals(type);
+    }
+
+    /**
+     * The results of a message of several: each line is checked on its own, a malformed one is told to
+     * {@code malformed} (with its line number) and left out, the others kept.
+     */
+    public static List<ResultMessage> decodeResults(byte[] body, Consumer<String> malformed) {
+        List<ResultMessage> results = new ArrayList<>();
+        int line = 0;
+        for (int start = 0; start <= body.length; line++) {
+            int end = start;
+            while (end < body.length && body[end] != '\n') end++;
+            if (end > start) {
+                try {
+                    results.add(decodeResult(body, start, end - start));
+                } catch (MalformedMessageException e) {
+                    malformed.accept("line " + (line + 1) + ": " + e.getMessage());
+                }
+            }
+            start = end + 1;
+        }
+        return results;
+    }
+
     public static TaskMessage decodeTask(byte[] body) throws MalformedMessageException {
         Long id = null;
         Long attempt = null;
         String input = null;
         boolean inputSeen = false;
         Map<String, String> headers = Map.of();
-        try (JsonParser p = object(body)) {
+        try (JsonParser p = object(body, 0, body.length)) {
             for (String field; (field = p.nextFieldName()) != null; ) {
                 JsonToken value = p.nextToken();
                 switch (field) {
@@ -113,6 +151,10 @@ public final class MessageCodec {
     }
 
     public static ResultMessage decodeResult(byte[] body) throws MalformedMessageException {
+        return decodeResult(body, 0, body.length);
+    }
+
+    private static ResultMessage decodeResult(byte[] body, int offset, int length) throws MalformedMessageException {
         Long id = null;
         Long attempts = null;
         String status = null;
@@ -123,7 +165,7 @@ public final class MessageCodec {
         String stderr = null;
         long durationMs = 0;
         boolean dead = false;
-        try (JsonParser p = object(body)) {
+        try (JsonParser p = object(body, offset, length)) {
             for (String field; (field = p.nextFieldName()) != null; ) {
                 JsonToken value = p.nextToken();
                 switch (field) {
@@ -158,11 +200,11 @@ public final class MessageCodec {
     }
 
     /** A parser standing on the body's opening brace. */
-    private static JsonParser object(byte[] body) throws MalformedMessageException {
+    private static JsonParser object(byte[] body, int offset, int length) throws MalformedMessageException {
         JsonParser p;
         JsonToken first;
         try {
-            p = JSON.createParser(body);
+            p = JSON.createParser(body, offset, length);
             first = p.nextToken();
         } catch (IOException e) {
             throw notJson(e);

@@ -20,11 +20,55 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** A worker's transport against a real (private) RabbitMQ when the broker, not the worker, fails. */
+/** A worker's transport against a real (private) RabbitMQ: how it sends results, and what it does when the broker fails. */
 class AmqpWorkerTransportIT {
     @RegisterExtension
     // queue statistics every 500 ms (default 5 s), so list_queues shows what the worker holds right now
     static final RabbitExtension RABBIT = new RabbitExtension(RabbitNode.builder().config("collect_statistics_interval", "500"));
+
+    /**
+     * A slot gathers its results into one message, but never holds them behind a long task: the results of the quick
+     * tasks it finished go out (and their tasks are acknowledged) while the next one is still running.
+     */
+    @Test
+    void resultsAreNotHeldBackWhileTheSlotRunsItsNextTask() throws Exception {
+        BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
+        BatchQueues queues = BatchQueues.of(null, "gathered", null);
+        int tasks = 4;
+        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
+            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
+            for (long id = 1; id <= tasks; id++) {
+                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
+                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
+            }
+        }
+        try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", tasks, Duration.ofMinutes(5));
+             Connection c = broker.newConnection("test-master"); Channel ch = c.createChannel()) {
+            assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "gathered")).isTrue();
+            TaskInbox inbox = worker.openInbox();
+            for (int i = 0; i < tasks - 1; i++) {
+                TaskDelivery d = inbox.take(Duration.ofSeconds(10));
+                d.complete(ResultMessage.succeeded(d.task(), "ok", 1, "w"));
+            }
+            TaskDelivery running = inbox.take(Duration.ofSeconds(10)); // and runs for as long as the test lasts
+            assertThat(running).isNotNull();
+            List<Long> published = new ArrayList<>();
+            await(() -> {
+                try {
+                    for (var got = ch.basicGet(queues.results(), true); got != null; got = ch.basicGet(queues.results(), true)) {
+                        assertThat(got.getProps().getType()).isEqualTo(MessageCodec.RESULTS_TYPE);
+                        MessageCodec.decodeResults(got.getBody(), bad -> { throw new AssertionError(bad); })
+                                .forEach(r -> published.add(r.id()));
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return published.size() >= tasks - 1;
+            }, "the finished tasks' results are published");
+            assertThat(published).containsExactlyInAnyOrder(1L, 2L, 3L);
+            await(() -> messages(queues.tasks()) == 1, "their tasks are acknowledged; the running one is held");
+        }
+    }
 
     /**
      * The broker drops the worker's connection while a slot runs one task and holds another: both come back once, as
@@ -116,7 +160,21 @@ class AmqpWorkerTransportIT {
             try (Connection c = broker.newConnection("test-drain"); Channel ch = c.createChannel()) {
                 for (int i = 0; i <= limit; i++) assertThat(new String(ch.basicGet(queues.results(), true).getBody())).isEqualTo("filler");
             }
-            await(() -> messages(queues.results()) == tasks, "every result is in the result queue");
+            List<Long> published = new ArrayList<>();
+            try (Connection c = broker.newConnection("test-drain"); Channel ch = c.createChannel()) {
+                await(() -> {
+                    try {
+                        for (var got = ch.basicGet(queues.results(), true); got != null; got = ch.basicGet(queues.results(), true)) {
+                            MessageCodec.decodeResults(got.getBody(), bad -> { throw new AssertionError(bad); })
+                                    .forEach(r -> published.add(r.id()));
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return published.size() >= tasks;
+                }, "every result is in the result queue");
+            }
+            assertThat(published).as("every result, once").containsExactlyInAnyOrder(1L, 2L, 3L, 4L, 5L);
             await(() -> messages(queues.tasks()) == 0, "every task is acknowledged");
             assertThat(inbox.take(Duration.ofSeconds(2))).as("no task delivered again").isNull();
             assertThat(messages(queues.suspects())).as("no suspects").isZero();

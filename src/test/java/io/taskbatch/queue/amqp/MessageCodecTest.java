@@ -8,6 +8,7 @@ import io.taskbatch.queue.TaskMessage;
 import io.taskbatch.master.JsonLinesSink;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,27 @@ class MessageCodecTest {
             // a record component the codec forgot would come back as its default
             assertThat(MessageCodec.decodeResult(MessageCodec.encode(result))).isEqualTo(result);
         }
+    }
+
+    @Test
+    void aMessageOfSeveralResultsKeepsEveryWellFormedLineAndNamesTheBadOnes() {
+        TaskMessage task = new TaskMessage(7, 1, "a\nb", Map.of());
+        ResultMessage first = ResultMessage.succeeded(task, "out\nmore", "", 3, "w/1");
+        ResultMessage second = ResultMessage.failed(TaskMessage.first(8, "x"), "boom\n", 4, "w/1");
+        ResultMessage third = ResultMessage.succeeded(TaskMessage.first(9, "y"), "", 0, "w/1");
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.writeBytes(MessageCodec.encode(first));
+        body.writeBytes("\n{\"id\":1,\"attempts\":1}\n".getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(MessageCodec.encode(second));
+        body.writeBytes("\nnot json\n".getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(MessageCodec.encode(third));
+        List<String> bad = new ArrayList<>();
+        // the newlines inside the results' texts are escaped on the wire: one line per result
+        assertThat(MessageCodec.decodeResults(body.toByteArray(), bad::add)).containsExactly(first, second, third);
+        assertThat(bad).hasSize(2);
+        assertThat(bad.get(0)).startsWith("line 2: ").contains("status");
+        assertThat(bad.get(1)).startsWith("line 4: not JSON");
+        assertThat(MessageCodec.decodeResults(new byte[0], bad::add)).isEmpty();
     }
 
     @ParameterizedTest
