@@ -31,6 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
@@ -157,11 +158,9 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             } catch (IOException | TimeoutException | ShutdownSignalException e) {
                 LOG.debugf("cannot look at the batch's queues now (%s); the connection recovers by itself", e.getMessage());
             }
-            try {
-                Thread.sleep(WATCH_EVERY.toMillis());
-            } catch (InterruptedException e) {
-                return;
-            }
+            // a consumer cancelled by the broker (the master deleting the queues at the batch's end) wakes this early
+            LockSupport.parkNanos(WATCH_EVERY.toNanos());
+            if (Thread.interrupted()) return;
         }
         LOG.debug("the batch is over");
     }
@@ -429,8 +428,10 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
 
                 @Override
                 public void handleCancel(String tag) {
-                    // a task queue was deleted under us: subscribe again once it is back
+                    // a task queue was deleted under us: the batch is over (its master ends it so), or it starts afresh
+                    // and the slot subscribes again once it is back
                     if (consumerTags.contains(tag)) subscribed = false;
+                    LockSupport.unpark(watcher);
                 }
             };
             for (int shard = 0; shard < queues.shards(); shard++) {
