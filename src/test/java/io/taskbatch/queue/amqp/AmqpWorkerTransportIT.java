@@ -35,13 +35,7 @@ class AmqpWorkerTransportIT {
         BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
         BatchQueues queues = BatchQueues.of(null, "gathered", null);
         int tasks = 4;
-        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
-            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
-            for (long id = 1; id <= tasks; id++) {
-                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
-                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
-            }
-        }
+        declareWithTasks(broker, queues, tasks);
         try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", tasks, Duration.ofMinutes(5));
              Connection c = broker.newConnection("test-master"); Channel ch = c.createChannel()) {
             assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "gathered")).isTrue();
@@ -53,18 +47,7 @@ class AmqpWorkerTransportIT {
             TaskDelivery running = inbox.take(Duration.ofSeconds(10)); // and runs for as long as the test lasts
             assertThat(running).isNotNull();
             List<Long> published = new ArrayList<>();
-            await(() -> {
-                try {
-                    for (var got = ch.basicGet(queues.results(), true); got != null; got = ch.basicGet(queues.results(), true)) {
-                        assertThat(got.getProps().getType()).isEqualTo(MessageCodec.RESULTS_TYPE);
-                        MessageCodec.decodeResults(got.getBody(), bad -> { throw new AssertionError(bad); })
-                                .forEach(r -> published.add(r.id()));
-                    }
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-                return published.size() >= tasks - 1;
-            }, "the finished tasks' results are published");
+            await(() -> drainResults(ch, queues, published) >= tasks - 1, "the finished tasks' results are published");
             assertThat(published).containsExactlyInAnyOrder(1L, 2L, 3L);
             await(() -> messages(queues.tasks()) == 1, "their tasks are acknowledged; the running one is held");
         }
@@ -79,13 +62,7 @@ class AmqpWorkerTransportIT {
     void tasksHeldWhenTheBrokerDropsTheConnectionComeBackOnceAsOrdinaryTasks() throws Exception {
         BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
         BatchQueues queues = BatchQueues.of(null, "lost", null);
-        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
-            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
-            for (long id = 1; id <= 2; id++) {
-                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
-                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
-            }
-        }
+        declareWithTasks(broker, queues, 2);
         try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", 2, Duration.ofMinutes(5))) {
             assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "lost")).isTrue();
             TaskInbox inbox = worker.openInbox();
@@ -122,13 +99,7 @@ class AmqpWorkerTransportIT {
         BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
         BatchQueues queues = BatchQueues.of(null, "nacked", null);
         int tasks = 5;
-        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
-            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
-            for (long id = 1; id <= tasks; id++) {
-                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
-                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
-            }
-        }
+        declareWithTasks(broker, queues, tasks);
         // a result queue over its length limit, that refuses what comes: the broker nacks every result
         int limit = 2 * tasks;
         try (Connection c = broker.newConnection("test-filler"); Channel ch = c.createChannel()) {
@@ -162,17 +133,7 @@ class AmqpWorkerTransportIT {
             }
             List<Long> published = new ArrayList<>();
             try (Connection c = broker.newConnection("test-drain"); Channel ch = c.createChannel()) {
-                await(() -> {
-                    try {
-                        for (var got = ch.basicGet(queues.results(), true); got != null; got = ch.basicGet(queues.results(), true)) {
-                            MessageCodec.decodeResults(got.getBody(), bad -> { throw new AssertionError(bad); })
-                                    .forEach(r -> published.add(r.id()));
-                        }
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                    return published.size() >= tasks;
-                }, "every result is in the result queue");
+                await(() -> drainResults(ch, queues, published) >= tasks, "every result is in the result queue");
             }
             assertThat(published).as("every result, once").containsExactlyInAnyOrder(1L, 2L, 3L, 4L, 5L);
             await(() -> messages(queues.tasks()) == 0, "every task is acknowledged");
@@ -180,6 +141,33 @@ class AmqpWorkerTransportIT {
             assertThat(messages(queues.suspects())).as("no suspects").isZero();
             assertThat(messages(queues.dead())).as("nothing dead").isZero();
         }
+    }
+
+    /** Declares the batch's queues and publishes tasks 1 to {@code tasks}, as a master does. */
+    private static void declareWithTasks(BrokerAddress broker, BatchQueues queues, int tasks) throws Exception {
+        try (Connection master = broker.newConnection("test-master"); Channel ch = master.createChannel()) {
+            queues.declare(ch, 3, List.of(Duration.ofSeconds(1)));
+            for (long id = 1; id <= tasks; id++) {
+                TaskMessage task = new TaskMessage(id, 1, Long.toString(id), Map.of());
+                ch.basicPublish("", queues.tasks(), MessageCodec.taskProperties(task), MessageCodec.encode(task));
+            }
+        }
+    }
+
+    /**
+     * Takes what the result queue holds now, each message one of several results (as a worker sends them), and adds
+     * their ids to {@code ids}; returns how many ids it holds then.
+     */
+    private static int drainResults(Channel ch, BatchQueues queues, List<Long> ids) {
+        try {
+            for (var got = ch.basicGet(queues.results(), true); got != null; got = ch.basicGet(queues.results(), true)) {
+                assertThat(got.getProps().getType()).isEqualTo(MessageCodec.RESULTS_TYPE);
+                MessageCodec.decodeResults(got.getBody(), bad -> { throw new AssertionError(bad); }).forEach(r -> ids.add(r.id()));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return ids.size();
     }
 
     /** Messages in {@code queue}, ready or delivered and unacknowledged; -1 when there is no such queue. */
