@@ -54,6 +54,32 @@ class AmqpWorkerTransportIT {
     }
 
     /**
+     * With K shards a slot sends its result messages to the K result queues in turn, so that the results of a sharded
+     * batch do not all pass through one queue's leader (they all went to the first shard).
+     */
+    @Test
+    void aSlotSendsItsResultMessagesToTheResultShardsInTurn() throws Exception {
+        BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
+        BatchQueues queues = BatchQueues.of(null, "spread", null).withShards(3);
+        declareWithTasks(broker, queues, 3);
+        try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", 3, Duration.ofMinutes(5))) {
+            assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "spread")).isTrue();
+            TaskInbox inbox = worker.openInbox();
+            for (int sent = 1; sent <= 3; sent++) {
+                TaskDelivery d = inbox.take(Duration.ofSeconds(10));
+                assertThat(d).isNotNull();
+                d.complete(ResultMessage.succeeded(d.task(), "ok", 1, "w"));
+                int expected = sent;
+                await(() -> messages(queues.results(0)) + messages(queues.results(1)) + messages(queues.results(2)) == expected,
+                        "result message " + sent + " is on the broker");
+            }
+            for (int shard = 0; shard < 3; shard++) {
+                assertThat(messages(queues.results(shard))).as("messages in result shard %d", shard).isEqualTo(1);
+            }
+        }
+    }
+
+    /**
      * The broker drops the worker's connection while a slot runs one task and holds another: both come back once, as
      * ordinary tasks, uncharged. A worker that lost its connection did not die: its tasks are no suspects (run alone,
      * delivery-limited on their own), and what the loss cost them does not count towards their delivery limit.
