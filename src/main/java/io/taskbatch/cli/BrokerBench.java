@@ -78,7 +78,7 @@ final class BrokerBench {
         RunFigures run = runCommand(tasks, 2, false);
         double ratio = run.wallRate() / bound.tasksPerSecond();
         line("run --broker --worker-processes 2: %,d echo %s, process start to exit".formatted(tasks, Plural.noun(tasks, "task")),
-                "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(run.wallRate(), run.wallSeconds(), ratio),
+                "%,.0f tasks/s (%.1f s) = %.2f of the bound%s".formatted(run.wallRate(), run.wallSeconds(), ratio, run.resultsPerMessage()),
                 "goal >= 0.80", ratio >= 0.8);
         line("  the same by the master's own clock (its start to its last result)",
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound".formatted(tasks / run.ownSeconds(), run.ownSeconds(),
@@ -244,9 +244,17 @@ final class BrokerBench {
      * @param workerFirstCpu each worker's CPU seconds to its first result, and its compilers' share
      */
     record RunFigures(long tasks, double wallSeconds, double ownSeconds, List<Double> workerStartup, double masterStartup,
-                      double[] masterCpu, double[] workersCpu, List<double[]> workerFirstCpu) {
+                      double[] masterCpu, double[] workersCpu, List<double[]> workerFirstCpu, double resultsInAMessage) {
         double wallRate() {
             return tasks / wallSeconds;
+        }
+
+        /**
+         * How many results a result message carried on average, as the master logged it: the bound prices one message
+         * per result, and our workers send several to a message.
+         */
+        String resultsPerMessage() {
+            return Double.isNaN(resultsInAMessage) ? "" : " (results %.0f to a message)".formatted(resultsInAMessage);
         }
 
         String cpuPerTask() {
@@ -269,6 +277,8 @@ final class BrokerBench {
         List<String> cmd = WorkerProcesses.withCompiler(WorkerProcesses.javaCommand(), optimizingCompiler);
         // each role's CPU at its end (StartupClock.spent)
         cmd.add(1, "-Dquarkus.log.category.\"" + StartupClock.class.getName() + "\".level=DEBUG");
+        // how the results came (BrokerRun's debug line)
+        cmd.add(1, "-Dquarkus.log.category.\"" + BrokerRun.class.getName() + "\".level=DEBUG");
         cmd.addAll(List.of("run", manifest.toString(), "--worker-processes", Integer.toString(workerProcesses),
                 "--progress", "plain", "--output", work.resolve("results.jsonl").toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile());
@@ -288,7 +298,7 @@ final class BrokerBench {
         double master = StartupClock.seconds("master", text).stream().findFirst().orElse(Double.NaN);
         return new RunFigures(tasks, wall, Double.parseDouble(summary.group(1)), StartupClock.seconds("worker", text), master,
                 sum(StartupClock.spent("master", text)), sum(StartupClock.spent("worker", text)),
-                StartupClock.firstResultCpu("worker", text));
+                StartupClock.firstResultCpu("worker", text), resultsInAMessage(text));
     }
 
     /** How many times {@link #joining} starts a worker as {@code run} does, before the one started with C2. */
@@ -418,6 +428,14 @@ final class BrokerBench {
     /** Shard counts the bench compares: 1 to this. */
     private static final int MAX_SHARDS = 3;
     private static final Pattern SUMMARY = Pattern.compile("succeeded: .* in ([0-9.]+)s \\(");
+    private static final Pattern RESULTS_IN_MESSAGES = Pattern.compile("([0-9]+) results in ([0-9]+) messages came on the result queues");
+
+    /** Results per result message, from the master's log; NaN when it does not say. */
+    static double resultsInAMessage(String log) {
+        Matcher m = RESULTS_IN_MESSAGES.matcher(log);
+        if (!m.find() || Long.parseLong(m.group(2)) == 0) return Double.NaN;
+        return Double.parseDouble(m.group(1)) / Long.parseLong(m.group(2));
+    }
 
     private static String loadAverage() {
         try {

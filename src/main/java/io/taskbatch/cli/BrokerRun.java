@@ -80,6 +80,7 @@ final class BrokerRun {
             }
             BatchOutcome outcome = master.run(batch.source(), transport, sink);
             if (state != null) state.checkpoint(transport.confirmedPrefix());
+            LOG.debugf("%s came on the result queues", transport.resultsPerMessage());
             if (transport.malformedDeadLetters() > 0) {
                 LOG.warnf("%s dead-lettered during the batch", Plural.of(transport.malformedDeadLetters(), "malformed message"));
             }

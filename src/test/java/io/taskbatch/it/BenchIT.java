@@ -54,7 +54,8 @@ class BenchIT {
             String table = Files.readString(dir.resolve("bench.out"));
             assertThat(table).as(table)
                     .containsPattern(row("broker bound: 2 quorum queues at once .* = [0-9,]+ tasks/s"))
-                    .containsPattern(row("run --broker --worker-processes 2: 2,000 echo tasks, .* = [0-9.]+ of the bound +goal >= 0.80"))
+                    .containsPattern(row("run --broker --worker-processes 2: 2,000 echo tasks, .* = [0-9.]+ of the bound "
+                            + "\\(results [0-9]+ to a message\\) +goal >= 0.80"))
                     .containsPattern(row("the same by the master's own clock .* = [0-9.]+ of the bound"))
                     .containsPattern(row("CPU per task, .* master [0-9]+ us \\([0-9]+\\), workers [0-9]+ us \\([0-9]+\\)"))
                     .containsPattern(row("the same with the master compiled by C2 too .* = [0-9.]+ of the bound; master [0-9]+ us"))

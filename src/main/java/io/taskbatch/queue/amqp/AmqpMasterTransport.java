@@ -49,6 +49,9 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
     private final ReentrantLock publishLock = new ReentrantLock();
     private final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
     private final AtomicLong malformedDeadLetters = new AtomicLong();
+    // messages that came on the result queues, and the results in them (several to a message from our workers)
+    private final AtomicLong resultMessages = new AtomicLong();
+    private final AtomicLong resultsIn = new AtomicLong();
     private final AtomicLong nextUnpublishedId = new AtomicLong();
     private final int retryQueues;
     private final boolean keepQueues;
@@ -125,9 +128,11 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
             @Override
             public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
                 long deliveryTag = envelope.getDeliveryTag();
+                resultMessages.incrementAndGet();
                 if (MessageCodec.holdsSeveralResults(props.getType())) {
                     List<ResultMessage> results = MessageCodec.decodeResults(body,
                             reason -> LOG.warnf("dropped a malformed result in a message of several: %s", reason));
+                    resultsIn.addAndGet(results.size());
                     if (results.isEmpty()) ackQuietly(deliveryTag);
                     // the message is acknowledged with its last result: ackAll acknowledges none that is only partly stored
                     for (int i = 0; i < results.size(); i++) {
@@ -137,6 +142,7 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
                 }
                 try {
                     received.add(new Received(MessageCodec.decodeResult(body), deliveryTag));
+                    resultsIn.incrementAndGet();
                 } catch (MessageCodec.MalformedMessageException e) {
                     LOG.warnf("dropped a malformed result message: %s", e.getMessage());
                     ackQuietly(deliveryTag);
@@ -402,6 +408,11 @@ public final class AmqpMasterTransport implements MasterTransport, AutoCloseable
 
     public long malformedDeadLetters() {
         return malformedDeadLetters.get();
+    }
+
+    /** How the results came: "N results in M messages" (a worker sends several to a message). */
+    public String resultsPerMessage() {
+        return "%d results in %d messages".formatted(resultsIn.get(), resultMessages.get());
     }
 
     @Override
