@@ -114,6 +114,8 @@ class TaskBatchReconcilerTest {
 
     /** Plays the Job controller's part the mock server does not: the master pod runs. */
     void masterRunning(String batch) {
+        // the operator creates the batch's Jobs one after the other: the master's may come after the workers'
+        await().atMost(WAIT).until(() -> job(batch + "-master") != null);
         Job master = job(batch + "-master");
         master.setStatus(new JobStatusBuilder().withActive(1).withReady(1).build());
         client.batch().v1().jobs().inNamespace(ns).resource(master).updateStatus();
