@@ -716,7 +716,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 long[] tags = new long[n];
                 for (int i = 0; i < n; i++) tags[i] = resultTasks.get(i).tag();
                 String queue = queues.results((int) Math.floorMod(resultMessages + slotOffset, (long) queues.shards()));
-                send(queue, MessageCodec.resultsProperties(n), resultLines.toByteArray(), tags, resultsSinceNanos, n);
+                send(queue, MessageCodec.RESULTS_PROPERTIES, resultLines.toByteArray(), tags, resultsSinceNanos, n);
                 resultTasks.clear();
                 resultLines.reset();
                 resultMessages++;

@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Task and result messages as JSON bodies, strictly checked when read. Every task crosses the broker twice (task and
- * result), so this is the hot path of master and workers: Jackson's streaming parser and generator, field by field, with
+ * Task and result messages as JSON bodies, strictly checked when read. Every task crosses the broker as a task, and its
+ * result in a message of several, so this is the hot path of master and workers: Jackson's streaming parser and generator, field by field, with
  * no tree and no data binding in between (those took a third of the master's CPU).
  */
 public final class MessageCodec {
@@ -88,11 +88,9 @@ public final class MessageCodec {
                 .messageId(result.id() + "/" + result.attempts()).build();
     }
 
-    /** A message of several results, {@code lines} of them (see {@link #RESULTS_TYPE}). */
-    public static AMQP.BasicProperties resultsProperties(int lines) {
-        return new AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/jsonl").type(RESULTS_TYPE)
-                .headers(Map.of("x-taskbatch-results", lines)).build();
-    }
+    /** A message of several results, one per line (see {@link #RESULTS_TYPE}). */
+    public static final AMQP.BasicProperties RESULTS_PROPERTIES = new AMQP.BasicProperties.Builder().deliveryMode(2)
+            .contentType("application/jsonl").type(RESULTS_TYPE).build();
 
     /** Whether a message of type {@code type} holds several results (one per line) rather than one. */
     public static boolean holdsSeveralResults(String type) {

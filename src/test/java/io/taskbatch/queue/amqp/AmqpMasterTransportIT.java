@@ -87,7 +87,7 @@ class AmqpMasterTransportIT {
     private static void publish(BrokerAddress broker, BatchQueues queues, byte[] body) throws Exception {
         try (Connection connection = broker.newConnection("test-worker"); Channel channel = connection.createChannel()) {
             channel.confirmSelect();
-            channel.basicPublish("", queues.results(), MessageCodec.resultsProperties(4), body);
+            channel.basicPublish("", queues.results(), MessageCodec.RESULTS_PROPERTIES, body);
             channel.waitForConfirmsOrDie(10_000);
         }
     }
