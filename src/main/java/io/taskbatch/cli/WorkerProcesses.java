@@ -95,16 +95,34 @@ final class WorkerProcesses implements AutoCloseable {
         return cmd;
     }
 
-    /** Our jar started as this process was: the same java and JVM options (the launcher's), agents left out. */
+    /**
+     * Our jar started as this process was: the same java and JVM options (the launcher's), agents left out; from the same
+     * class path when this process was started from one (as bin/taskbatch starts it: the JVM maps an archive only with the
+     * class path it was made with), else with {@code -jar}.
+     */
     static List<String> javaCommand() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
         }
-        cmd.add("-jar");
-        cmd.add(ownJar().toString());
+        if (System.getenv(ENV_JAR) == null && startedFromClassPath(System.getProperty("sun.java.command", ""))) {
+            cmd.add("-cp");
+            cmd.add(System.getProperty("java.class.path"));
+            cmd.add(QUARKUS_MAIN);
+        } else {
+            cmd.add("-jar");
+            cmd.add(ownJar().toString());
+        }
         return cmd;
+    }
+
+    /** Quarkus's main class, which bin/taskbatch starts from the build's class path instead of {@code -jar quarkus-run.jar}. */
+    static final String QUARKUS_MAIN = "io.quarkus.runner.GeneratedMain";
+
+    /** Whether the JVM's command ({@code sun.java.command}: its main class or jar, then the arguments) names Quarkus's main class. */
+    static boolean startedFromClassPath(String javaCommand) {
+        return javaCommand.equals(QUARKUS_MAIN) || javaCommand.startsWith(QUARKUS_MAIN + " ");
     }
 
     /** The jar we run from, or $TASKBATCH_JAR, or the build's. */

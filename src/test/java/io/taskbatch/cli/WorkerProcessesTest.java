@@ -29,6 +29,15 @@ class WorkerProcessesTest {
         assertThat(WorkerProcesses.withCompiler(PARENT, optimizing)).containsExactly("/jdk/bin/java", "-Xshare:auto", "-jar", "t.jar");
     }
 
+    @Test
+    void aWorkerIsStartedFromTheClassPathOnlyWhenItsParentWas() {
+        // bin/taskbatch starts Quarkus's main class from the class path; the image and `java -jar` start the jar
+        assertThat(WorkerProcesses.startedFromClassPath("io.quarkus.runner.GeneratedMain run m.yaml --worker-processes 2")).isTrue();
+        assertThat(WorkerProcesses.startedFromClassPath("io.quarkus.runner.GeneratedMain")).isTrue();
+        assertThat(WorkerProcesses.startedFromClassPath("/deployments/quarkus-run.jar worker --manifest m.yaml")).isFalse();
+        assertThat(WorkerProcesses.startedFromClassPath("io.quarkus.runner.GeneratedMainX run")).isFalse();
+    }
+
     private static RunSpec builtin(String name) {
         RunSpec run = new RunSpec();
         run.setBuiltin(name);
