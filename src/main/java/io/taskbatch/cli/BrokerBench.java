@@ -69,13 +69,18 @@ final class BrokerBench {
         out.printf(Locale.ROOT, "load average %s at the start (figures depend on it: compare runs made in the same conditions)%n",
                 loadAverage());
         brokerBound(Math.min(tasks, 20_000)); // warms this JVM's client up; not counted
-        Bound bound = brokerBound(tasks);
-        line("broker bound: 2 quorum queues at once (task %d B, result %d B), persistent, confirms, multi-acks"
-                        .formatted(taskSample().length, resultSample().length),
-                "%,.0f + %,.0f msgs/s = %,.0f tasks/s".formatted(bound.tasksQueue(), bound.resultsQueue(), bound.tasksPerSecond()),
-                "", null);
+        // the bound just before and just after the run, the run against their mean: the same node's rate moves between
+        // measurements a minute apart (by a tenth or more on this project's VM) as much as a run's does
+        Bound before = brokerBound(tasks);
         // the run's JVM hosts only the master: C1 alone, as bin/taskbatch starts `run --broker` (the workers choose theirs)
         RunFigures run = runCommand(tasks, 2, false);
+        Bound after = brokerBound(tasks);
+        Bound bound = Bound.mean(before, after);
+        line("broker bound: 2 quorum queues at once (task %d B, result %d B), persistent, confirms, multi-acks"
+                        .formatted(taskSample().length, resultSample().length),
+                "%,.0f + %,.0f msgs/s = %,.0f tasks/s (%,.0f before the run below, %,.0f after)".formatted(bound.tasksQueue(),
+                        bound.resultsQueue(), bound.tasksPerSecond(), before.tasksPerSecond(), after.tasksPerSecond()),
+                "", null);
         double ratio = run.wallRate() / bound.tasksPerSecond();
         line("run --broker --worker-processes 2: %,d echo %s, process start to exit".formatted(tasks, Plural.noun(tasks, "task")),
                 "%,.0f tasks/s (%.1f s) = %.2f of the bound%s".formatted(run.wallRate(), run.wallSeconds(), ratio, run.resultsPerMessage()),
@@ -134,6 +139,10 @@ final class BrokerBench {
         /** A task is one message through each queue: the two queues' mean rate. */
         double tasksPerSecond() {
             return (tasksQueue + resultsQueue) / 2;
+        }
+
+        static Bound mean(Bound a, Bound b) {
+            return new Bound((a.tasksQueue + b.tasksQueue) / 2, (a.resultsQueue + b.resultsQueue) / 2);
         }
     }
 

@@ -53,7 +53,7 @@ class BenchIT {
             assertThat(exitOf(bench, Duration.ofMinutes(5))).as(jar.log("bench")).isZero();
             String table = Files.readString(dir.resolve("bench.out"));
             assertThat(table).as(table)
-                    .containsPattern(row("broker bound: 2 quorum queues at once .* = [0-9,]+ tasks/s"))
+                    .containsPattern(row("broker bound: 2 quorum queues at once .* = [0-9,]+ tasks/s \\([0-9,]+ before the run below, [0-9,]+ after\\)"))
                     .containsPattern(row("run --broker --worker-processes 2: 2,000 echo tasks, .* = [0-9.]+ of the bound "
                             + "\\(results [0-9]+ to a message\\) +goal >= 0.80"))
                     .containsPattern(row("the same by the master's own clock .* = [0-9.]+ of the bound"))
