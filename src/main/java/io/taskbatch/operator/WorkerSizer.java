@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -137,22 +138,23 @@ public final class WorkerSizer {
         Map<String, List<Node>> eligible = new HashMap<>();
         Map<String, Map<String, BigDecimal>> requests = new HashMap<>();
         Placement placement = new Placement();
-        List<Claim> open = new ArrayList<>();
+        Map<String, Integer> counts = placement.counts;
+        // next, the claim furthest below its weighted share: count/weight smallest (cross-multiplied), ties by key; a
+        // heap, as only the claim just placed changes its count (a scan of them all per worker placed made a
+        // reconciliation of one of 1,000 auto batches quadratic)
+        PriorityQueue<Claim> open = new PriorityQueue<>((a, b) -> {
+            int below = Long.compare((long) counts.get(a.key()) * b.weight(), (long) counts.get(b.key()) * a.weight());
+            return below != 0 ? below : a.key().compareTo(b.key());
+        });
         for (Claim c : sorted) {
             eligible.put(c.key(), schedulable.stream().filter(n -> whyExcluded(n, c.pod()) == null).toList());
             requests.put(c.key(), effectiveRequests(c.pod()));
-            placement.counts.put(c.key(), 0);
+            counts.put(c.key(), 0);
             placement.nodesOf.put(c.key(), new LinkedHashSet<>());
             if (c.wanted() > 0) open.add(c);
         }
         while (!open.isEmpty()) {
-            // the claim furthest below its weighted share: count/weight smallest (cross-multiplied), ties by key
-            Claim next = open.get(0);
-            for (Claim c : open) {
-                long lhs = (long) placement.counts.get(c.key()) * next.weight();
-                long rhs = (long) placement.counts.get(next.key()) * c.weight();
-                if (lhs < rhs) next = c;
-            }
+            Claim next = open.poll();
             Map<String, BigDecimal> request = requests.get(next.key());
             Node target = null;
             for (Node node : eligible.get(next.key())) {
@@ -161,14 +163,10 @@ public final class WorkerSizer {
                     break;
                 }
             }
-            if (target == null) {
-                open.remove(next);
-                continue;
-            }
+            if (target == null) continue; // fits nowhere any more: placed as far as it goes
             take(free.get(target.getMetadata().getName()), request);
             placement.nodesOf.get(next.key()).add(target.getMetadata().getName());
-            int n = placement.counts.merge(next.key(), 1, Integer::sum);
-            if (n >= next.wanted()) open.remove(next);
+            if (counts.merge(next.key(), 1, Integer::sum) < next.wanted()) open.add(next);
         }
         return placement;
     }

@@ -193,6 +193,75 @@ class FairSizingTest {
         return new BigDecimal[] {new Quantity(cpu).getNumericalAmount(), new Quantity(memory).getNumericalAmount()};
     }
 
+    /**
+     * The placement as the rule says it, one worker at a time, by a scan of every open claim (as the sizer did before it
+     * kept them in a heap): the claim furthest below its weighted share (count/weight, ties by key) gets one more worker on
+     * the first node by name that it fits on; a claim that fits nowhere, or has what it wants, leaves.
+     */
+    @Test
+    void theSharesAreWhatPlacingOneWorkerAtATimeByTheRuleGives() {
+        java.util.Random random = new java.util.Random(13);
+        String[] cpus = {"250m", "500m", "1", "2"};
+        String[] memories = {"256Mi", "512Mi", "1Gi"};
+        for (int trial = 0; trial < 300; trial++) {
+            List<Node> nodes = new ArrayList<>();
+            for (int i = random.nextInt(5); i >= 0; i--) {
+                nodes.add(node("n" + random.nextInt(100), String.valueOf(1 << random.nextInt(4)), (1 << random.nextInt(3)) + "Gi"));
+            }
+            List<WorkerSizer.Claim> claims = new ArrayList<>();
+            for (int i = 1 + random.nextInt(12); i > 0; i--) {
+                String key = "ns/c" + random.nextInt(1000);
+                if (claims.stream().anyMatch(c -> c.key().equals(key))) continue;
+                claims.add(claim(key, worker(cpus[random.nextInt(cpus.length)], memories[random.nextInt(memories.length)]),
+                        1 + random.nextInt(4), 1 + random.nextInt(8), UNKNOWN));
+            }
+            var cluster = new WorkerSizer.Cluster(nodes.stream().collect(java.util.stream.Collectors.toMap(
+                    n -> n.getMetadata().getName(), n -> n, (a, b) -> a)).values(), List.of());
+            assertThat(WorkerSizer.share(claims, cluster)).as("trial %d", trial).isEqualTo(byTheRule(claims, List.copyOf(cluster.nodes())));
+        }
+    }
+
+    private static Map<String, Integer> byTheRule(List<WorkerSizer.Claim> claims, List<Node> nodes) {
+        List<WorkerSizer.Claim> open = new ArrayList<>(claims);
+        open.sort(java.util.Comparator.comparing(WorkerSizer.Claim::key));
+        List<Node> byName = new ArrayList<>(nodes);
+        byName.sort(java.util.Comparator.comparing(n -> n.getMetadata().getName()));
+        Map<String, BigDecimal[]> free = new HashMap<>();
+        for (Node n : byName) {
+            free.put(n.getMetadata().getName(), new BigDecimal[] {n.getStatus().getAllocatable().get("cpu").getNumericalAmount(),
+                    n.getStatus().getAllocatable().get("memory").getNumericalAmount()});
+        }
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        open.forEach(c -> counts.put(c.key(), 0));
+        open.removeIf(c -> c.maxReplicas() < 1);
+        while (!open.isEmpty()) {
+            WorkerSizer.Claim next = open.get(0);
+            for (WorkerSizer.Claim c : open) {
+                if ((long) counts.get(c.key()) * next.weight() < (long) counts.get(next.key()) * c.weight()) next = c;
+            }
+            Container c = next.pod().getContainers().get(0);
+            BigDecimal[] request = amounts(c.getResources().getRequests().get("cpu").toString(),
+                    c.getResources().getRequests().get("memory").toString());
+            BigDecimal[] target = null;
+            for (Node n : byName) {
+                BigDecimal[] left = free.get(n.getMetadata().getName());
+                if (left[0].compareTo(request[0]) >= 0 && left[1].compareTo(request[1]) >= 0) {
+                    target = left;
+                    break;
+                }
+            }
+            if (target == null) {
+                open.remove(next);
+                continue;
+            }
+            target[0] = target[0].subtract(request[0]);
+            target[1] = target[1].subtract(request[1]);
+            if (counts.merge(next.key(), 1, Integer::sum) >= next.maxReplicas()) open.remove(next);
+        }
+        counts.replaceAll((k, n) -> Math.max(1, n));
+        return counts;
+    }
+
     private static WorkersSpec auto() {
         return new WorkersSpec();
     }
