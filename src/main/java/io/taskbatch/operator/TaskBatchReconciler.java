@@ -91,6 +91,16 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private final BatchEvents events;
     private final QueueJanitor janitor;
     private final Map<String, String> toldPhase = new ConcurrentHashMap<>();
+    /**
+     * By batch uid, the worker pod a running auto batch without a worker Job yet would get, as of the batch's resource
+     * version: every reconciliation of an auto batch weighs every other one's claim, and building a worker Job for each
+     * of them took three quarters of the operator's reconciling CPU with hundreds of batches arriving at once
+     * (async-profiler, OperatorScaleBench with auto replicas). Dropped once the Job exists, and with the batch.
+     */
+    private final Map<String, PlannedPod> plannedPods = new ConcurrentHashMap<>();
+
+    private record PlannedPod(String resourceVersion, PodSpec pod) {
+    }
     private final OperatorMetrics metrics;
     /** Builds the worker pod spec of a batch whose worker Job does not exist yet, for its requests. */
     private final WorkerJobDependent workerPods;
@@ -285,11 +295,22 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     private WorkerSizer.Claim claimOrThrow(TaskBatch batch, Context<TaskBatch> context) {
         var workers = batch.getSpec().getWorkers();
         Job running = job(context, WORKER_JOB, BatchLabels.workerJob(batch), batch);
-        PodSpec pod = running != null ? running.getSpec().getTemplate().getSpec()
-                : workerPods.build(batch, context).getSpec().getTemplate().getSpec();
+        PodSpec pod = running != null ? running.getSpec().getTemplate().getSpec() : plannedPod(batch, context);
+        if (running != null) plannedPods.remove(batch.getMetadata().getUid());
         return WorkerSizer.claim(key(batch), workers, pod,
                 BatchRounds.starting(batch) ? OptionalLong.empty() : tasksLeft(batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus()),
                 WorkerJobDependent.slots(workers));
+    }
+
+    /** The worker pod {@code batch} would get now (see {@link #plannedPods}): its spec decides it, the context does not. */
+    private PodSpec plannedPod(TaskBatch batch, Context<TaskBatch> context) {
+        String uid = batch.getMetadata().getUid();
+        String version = batch.getMetadata().getResourceVersion();
+        PlannedPod planned = uid == null ? null : plannedPods.get(uid);
+        if (planned != null && version != null && version.equals(planned.resourceVersion())) return planned.pod();
+        PodSpec pod = workerPods.build(batch, context).getSpec().getTemplate().getSpec();
+        if (uid != null && version != null) plannedPods.put(uid, new PlannedPod(version, pod));
+        return pod;
     }
 
     /** A batch's key in the sharing: namespace/name. */
@@ -390,6 +411,7 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
     @Override
     public DeleteControl cleanup(TaskBatch batch, Context<TaskBatch> context) {
         toldPhase.remove(batch.getMetadata().getUid());
+        plannedPods.remove(batch.getMetadata().getUid());
         try {
             rebalanceOthers(batch, context); // a deleted batch is no longer one of them: competes() is false for it
         } catch (RuntimeException e) {

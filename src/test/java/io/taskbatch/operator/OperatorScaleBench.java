@@ -40,6 +40,8 @@ import org.junit.jupiter.api.Test;
 @TestProfile(OperatorScaleTest.ProductionResync.class)
 class OperatorScaleBench {
     static final int BATCHES = Integer.getInteger("bench.batches", 1000);
+    /** The batches' spec.workers.replicas: a fixed count by default (as the figures in the README), {@code auto} as a batch has it when it says nothing. */
+    static final String REPLICAS = System.getProperty("bench.replicas", "2");
     static final int CREATORS = 8;
     static final String RECONCILE_TIMER = "operator.sdk.controllers.execution.reconcile";
     static final List<Long> BUCKETS_MS = List.of(5L, 10L, 25L, 50L, 100L, 250L, 500L, 1000L, 2500L, 5000L, 10000L, 30000L);
@@ -92,7 +94,7 @@ class OperatorScaleBench {
         try {
             String warm = MockCluster.namespace(client, "warm");
             MockCluster.brokerSecret(client, warm, "taskbatch-broker", "amqp://bench:bench@localhost:5672");
-            for (int i = 0; i < 20; i++) MockCluster.create(client, warm, OperatorScaleTest.batch("w" + i));
+            for (int i = 0; i < 20; i++) MockCluster.create(client, warm, OperatorScaleTest.batch("w" + i).replace("replicas: 2", "replicas: " + REPLICAS));
             for (int i = 0; i < 20; i++) bothJobs(warm, "w" + i, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
             long heapBefore = OperatorFootprint.heapAfterGc();
             OperatorFootprint before = OperatorFootprint.of(operator, null, "");
@@ -105,7 +107,7 @@ class OperatorScaleBench {
                     String name = "b" + i;
                     pool.submit(() -> {
                         long at = System.nanoTime();
-                        MockCluster.create(client, ns, OperatorScaleTest.batch(name));
+                        MockCluster.create(client, ns, OperatorScaleTest.batch(name).replace("replicas: 2", "replicas: " + REPLICAS));
                         created.put(name, at);
                     });
                 }
@@ -123,8 +125,8 @@ class OperatorScaleBench {
             OperatorFootprint after = OperatorFootprint.of(operator, null, "");
             long stored = storedBytes(ns);
 
-            System.out.printf(Locale.ROOT, "%n== operator with %d TaskBatches (fabric8 mock API server in the same JVM, %d cores, JDK %s, max heap %d MB)%n",
-                    BATCHES, Runtime.getRuntime().availableProcessors(), Runtime.version(), Runtime.getRuntime().maxMemory() >> 20);
+            System.out.printf(Locale.ROOT, "%n== operator with %d TaskBatches, replicas %s (fabric8 mock API server in the same JVM, %d cores, JDK %s, max heap %d MB)%n",
+                    BATCHES, REPLICAS, Runtime.getRuntime().availableProcessors(), Runtime.version(), Runtime.getRuntime().maxMemory() >> 20);
             System.out.printf(Locale.ROOT, "created by %d threads in %.1f s; all %d Jobs %.1f s after the first create (%.0f batches/s)%n",
                     CREATORS, (allCreated - start) / 1e9, 2 * BATCHES, (last - start) / 1e9, BATCHES / ((last - start) / 1e9));
             System.out.printf(Locale.ROOT, "create -> both Jobs: p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
