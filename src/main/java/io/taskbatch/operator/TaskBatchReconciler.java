@@ -98,9 +98,6 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
      * (async-profiler, OperatorScaleBench with auto replicas). Dropped once the Job exists, and with the batch.
      */
     private final Map<String, PlannedPod> plannedPods = new ConcurrentHashMap<>();
-
-    private record PlannedPod(String resourceVersion, PodSpec pod) {
-    }
     private final OperatorMetrics metrics;
     /** Builds the worker pod spec of a batch whose worker Job does not exist yet, for its requests. */
     private final WorkerJobDependent workerPods;
@@ -300,6 +297,9 @@ public class TaskBatchReconciler implements Reconciler<TaskBatch>, Cleaner<TaskB
         return WorkerSizer.claim(key(batch), workers, pod,
                 BatchRounds.starting(batch) ? OptionalLong.empty() : tasksLeft(batch.getStatus() == null ? new TaskBatchStatus() : batch.getStatus()),
                 WorkerJobDependent.slots(workers));
+    }
+
+    private record PlannedPod(String resourceVersion, PodSpec pod) {
     }
 
     /** The worker pod {@code batch} would get now (see {@link #plannedPods}): its spec decides it, the context does not. */
