@@ -42,6 +42,8 @@ class OperatorScaleBench {
     static final int BATCHES = Integer.getInteger("bench.batches", 1000);
     /** The batches' spec.workers.replicas: a fixed count by default (as the figures in the README), {@code auto} as a batch has it when it says nothing. */
     static final String REPLICAS = System.getProperty("bench.replicas", "2");
+    /** Ready nodes of 16 cores the cluster has (none by default): auto batches then share them, and re-size each other. */
+    static final int NODES = Integer.getInteger("bench.nodes", 0);
     static final int CREATORS = 8;
     static final String RECONCILE_TIMER = "operator.sdk.controllers.execution.reconcile";
     static final List<Long> BUCKETS_MS = List.of(5L, 10L, 25L, 50L, 100L, 250L, 500L, 1000L, 2500L, 5000L, 10000L, 30000L);
@@ -57,6 +59,9 @@ class OperatorScaleBench {
 
     final Map<String, Long> seen = new ConcurrentHashMap<>();
     final Map<String, Long> created = new ConcurrentHashMap<>();
+    /** Each worker Job's parallelism as last seen, and how many times one changed. */
+    final Map<String, Integer> parallelism = new ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.AtomicInteger resized = new java.util.concurrent.atomic.AtomicInteger();
 
     long bothJobs(String ns, String name, long deadlineNanos) throws InterruptedException {
         while (System.nanoTime() < deadlineNanos) {
@@ -84,7 +89,11 @@ class OperatorScaleBench {
         var watch = client.batch().v1().jobs().inAnyNamespace().watch(new Watcher<Job>() {
             @Override
             public void eventReceived(Action action, Job job) {
-                seen.putIfAbsent(job.getMetadata().getNamespace() + "/" + job.getMetadata().getName(), System.nanoTime());
+                String key = job.getMetadata().getNamespace() + "/" + job.getMetadata().getName();
+                seen.putIfAbsent(key, System.nanoTime());
+                Integer now = job.getSpec().getParallelism();
+                Integer was = now == null ? parallelism.get(key) : parallelism.put(key, now);
+                if (was != null && now != null && !was.equals(now)) resized.incrementAndGet();
             }
 
             @Override
@@ -92,6 +101,12 @@ class OperatorScaleBench {
             }
         });
         try {
+            for (int i = 0; i < NODES; i++) {
+                client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("node-" + i)
+                        .endMetadata().withNewStatus().addToAllocatable("cpu", new io.fabric8.kubernetes.api.model.Quantity("16"))
+                        .addToAllocatable("memory", new io.fabric8.kubernetes.api.model.Quantity("64Gi"))
+                        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build()).create();
+            }
             String warm = MockCluster.namespace(client, "warm");
             MockCluster.brokerSecret(client, warm, "taskbatch-broker", "amqp://bench:bench@localhost:5672");
             for (int i = 0; i < 20; i++) MockCluster.create(client, warm, OperatorScaleTest.batch("w" + i).replace("replicas: 2", "replicas: " + REPLICAS));
@@ -132,6 +147,7 @@ class OperatorScaleBench {
             System.out.printf(Locale.ROOT, "create -> both Jobs: p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
                     latencies.get(BATCHES / 2), latencies.get(BATCHES * 99 / 100), latencies.get(BATCHES - 1));
             System.out.println(reconcileTimes());
+            System.out.printf(Locale.ROOT, "worker Jobs re-sized %d times (%d nodes of 16 cores)%n", resized.get(), NODES);
             System.out.printf(Locale.ROOT, "heap after GC: %.1f MB with the 20 warm-up batches, %.1f MB with %d more = %.1f KB per batch,"
                             + " of which the mock server's stored objects (their JSON) %.1f KB%n",
                     heapBefore / 1048576.0, heapAfter / 1048576.0, BATCHES, (heapAfter - heapBefore) / 1024.0 / BATCHES,
