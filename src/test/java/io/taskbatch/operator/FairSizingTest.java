@@ -15,10 +15,14 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.taskbatch.api.WorkersSpec;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -200,7 +204,7 @@ class FairSizingTest {
      */
     @Test
     void theSharesAreWhatPlacingOneWorkerAtATimeByTheRuleGives() {
-        java.util.Random random = new java.util.Random(13);
+        Random random = new Random(13);
         String[] cpus = {"250m", "500m", "1", "2"};
         String[] memories = {"256Mi", "512Mi", "1Gi"};
         for (int trial = 0; trial < 300; trial++) {
@@ -215,7 +219,7 @@ class FairSizingTest {
                 claims.add(claim(key, worker(cpus[random.nextInt(cpus.length)], memories[random.nextInt(memories.length)]),
                         1 + random.nextInt(4), 1 + random.nextInt(8), UNKNOWN));
             }
-            var cluster = new WorkerSizer.Cluster(nodes.stream().collect(java.util.stream.Collectors.toMap(
+            var cluster = new WorkerSizer.Cluster(nodes.stream().collect(Collectors.toMap(
                     n -> n.getMetadata().getName(), n -> n, (a, b) -> a)).values(), List.of());
             assertThat(WorkerSizer.share(claims, cluster)).as("trial %d", trial).isEqualTo(byTheRule(claims, List.copyOf(cluster.nodes())));
         }
@@ -223,15 +227,15 @@ class FairSizingTest {
 
     private static Map<String, Integer> byTheRule(List<WorkerSizer.Claim> claims, List<Node> nodes) {
         List<WorkerSizer.Claim> open = new ArrayList<>(claims);
-        open.sort(java.util.Comparator.comparing(WorkerSizer.Claim::key));
+        open.sort(Comparator.comparing(WorkerSizer.Claim::key));
         List<Node> byName = new ArrayList<>(nodes);
-        byName.sort(java.util.Comparator.comparing(n -> n.getMetadata().getName()));
+        byName.sort(Comparator.comparing(n -> n.getMetadata().getName()));
         Map<String, BigDecimal[]> free = new HashMap<>();
         for (Node n : byName) {
             free.put(n.getMetadata().getName(), new BigDecimal[] {n.getStatus().getAllocatable().get("cpu").getNumericalAmount(),
                     n.getStatus().getAllocatable().get("memory").getNumericalAmount()});
         }
-        Map<String, Integer> counts = new java.util.TreeMap<>();
+        Map<String, Integer> counts = new TreeMap<>();
         open.forEach(c -> counts.put(c.key(), 0));
         open.removeIf(c -> c.maxReplicas() < 1);
         while (!open.isEmpty()) {

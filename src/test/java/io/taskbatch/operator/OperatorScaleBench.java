@@ -1,5 +1,7 @@
 package io.taskbatch.operator;
 
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watcher;
@@ -27,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,7 +64,7 @@ class OperatorScaleBench {
     final Map<String, Long> created = new ConcurrentHashMap<>();
     /** Each worker Job's parallelism as last seen, and how many times one changed. */
     final Map<String, Integer> parallelism = new ConcurrentHashMap<>();
-    final java.util.concurrent.atomic.AtomicInteger resized = new java.util.concurrent.atomic.AtomicInteger();
+    final AtomicInteger resized = new AtomicInteger();
 
     long bothJobs(String ns, String name, long deadlineNanos) throws InterruptedException {
         while (System.nanoTime() < deadlineNanos) {
@@ -102,9 +105,9 @@ class OperatorScaleBench {
         });
         try {
             for (int i = 0; i < NODES; i++) {
-                client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("node-" + i)
-                        .endMetadata().withNewStatus().addToAllocatable("cpu", new io.fabric8.kubernetes.api.model.Quantity("16"))
-                        .addToAllocatable("memory", new io.fabric8.kubernetes.api.model.Quantity("64Gi"))
+                client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-" + i)
+                        .endMetadata().withNewStatus().addToAllocatable("cpu", new Quantity("16"))
+                        .addToAllocatable("memory", new Quantity("64Gi"))
                         .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build()).create();
             }
             String warm = MockCluster.namespace(client, "warm");
