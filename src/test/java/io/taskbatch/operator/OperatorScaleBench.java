@@ -66,6 +66,11 @@ class OperatorScaleBench {
     final Map<String, Integer> parallelism = new ConcurrentHashMap<>();
     final AtomicInteger resized = new AtomicInteger();
 
+    /** {@link OperatorScaleTest#batch}, with {@link #REPLICAS} workers. */
+    static String batch(String name) {
+        return OperatorScaleTest.batch(name).replace("replicas: 2", "replicas: " + REPLICAS);
+    }
+
     long bothJobs(String ns, String name, long deadlineNanos) throws InterruptedException {
         while (System.nanoTime() < deadlineNanos) {
             Long m = seen.get(ns + "/" + name + "-master");
@@ -112,7 +117,7 @@ class OperatorScaleBench {
             }
             String warm = MockCluster.namespace(client, "warm");
             MockCluster.brokerSecret(client, warm, "taskbatch-broker", "amqp://bench:bench@localhost:5672");
-            for (int i = 0; i < 20; i++) MockCluster.create(client, warm, OperatorScaleTest.batch("w" + i).replace("replicas: 2", "replicas: " + REPLICAS));
+            for (int i = 0; i < 20; i++) MockCluster.create(client, warm, batch("w" + i));
             for (int i = 0; i < 20; i++) bothJobs(warm, "w" + i, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
             long heapBefore = OperatorFootprint.heapAfterGc();
             OperatorFootprint before = OperatorFootprint.of(operator, null, "");
@@ -125,7 +130,7 @@ class OperatorScaleBench {
                     String name = "b" + i;
                     pool.submit(() -> {
                         long at = System.nanoTime();
-                        MockCluster.create(client, ns, OperatorScaleTest.batch(name).replace("replicas: 2", "replicas: " + REPLICAS));
+                        MockCluster.create(client, ns, batch(name));
                         created.put(name, at);
                     });
                 }
