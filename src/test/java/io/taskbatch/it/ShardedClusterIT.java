@@ -93,7 +93,7 @@ class ShardedClusterIT {
             // quorum queue counts each return against the delivery limit, also returns no worker sees (seen at 4
             // deliveries): the batch has a few more attempts than the default, as README advises, and would go on past a
             // task dead at its limit, so that the counts below are checked whatever happens
-            Path manifest = jar.manifest("nodekill", sleepBatch("nodekill", 6_000, 2, SHARDS
+            Path manifest = jar.manifest("nodekill", sleepBatch("nodekill", 6_000, 5, SHARDS
                     + "  retry: {maxAttempts: 10}\n  failurePolicy: {maxFailedTasks: 6000}\n  taskTimeout: 5s\n"));
             Path out = dir.resolve("nodekill.jsonl");
             Process master = jar.master("master", manifest, "--output", out.toString(), "--keep-queues");
@@ -101,10 +101,14 @@ class ShardedClusterIT {
             jar.start("worker-a", debug, "worker", "--manifest", manifest.toString(), "--slots", "2");
             jar.start("worker-b", debug, "worker", "--manifest", manifest.toString(), "--slots", "2");
             String shard = BatchQueues.of(null, "nodekill", null).withShards(3).tasks(1);
+            // the victim is found before the batch is under way: asking the cluster takes seconds on a loaded machine, and
+            // asked after the first thousand results it once answered when all 6,000 were in (CI, stop 21)
+            await(Duration.ofSeconds(90), "the master declared " + shard,
+                    () -> cluster.leaders().containsKey(shard) || !master.isAlive());
+            RabbitNode victim = cluster.leaders().get(shard);
+            assertThat(victim).as("a node leads " + shard + "\n" + jar.log("master")).isNotNull();
             await(Duration.ofSeconds(90), "the batch is under way", () -> lines(out) > 1_000 || !master.isAlive());
             assertThat(master.isAlive()).as("the batch still runs when the node is killed").isTrue();
-            RabbitNode victim = cluster.leaders().get(shard);
-            assertThat(victim).as("a node leads " + shard).isNotNull();
             long before = lines(out);
             victim.kill(); // SIGKILL: its replicas, connections and unacknowledged deliveries are gone at once
             await(Duration.ofSeconds(90), "the batch goes on while the node is down",
