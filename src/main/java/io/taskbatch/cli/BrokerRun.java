@@ -61,7 +61,7 @@ final class BrokerRun {
         try (AmqpMasterTransport transport = new AmqpMasterTransport(broker, batch.queues().inRound(round.number()),
                 batch.plan().retry().maxAttempts(), batch.retryDelays(), MAX_UNCONFIRMED, state == null || state.freshQueues(),
                 keepQueues, wait);
-             ResultSink sink = firstResultClocked(new JsonLinesSink(open(output, listener), output != null))) {
+             ResultSink sink = firstResultClocked(new JsonLinesSink(open(output, state != null, listener), output != null))) {
             onQueuesReady.run();
             Master master = new Master(new Master.Settings(batch.plan().id(), batch.plan().maxFailedTasks(), progressInterval,
                     state == null ? listener : listener.andThen(checkpointer(state, transport)), stallLimit(batch.plan().taskTimeout())));
@@ -150,8 +150,13 @@ final class BrokerRun {
     }
 
     /** The results file, or stdout; stdout through the progress bar's guard when the bar is on the same terminal. */
-    private static OutputStream open(Path output, ProgressListener listener) throws IOException {
-        if (output != null) return new FileOutputStream(output.toFile(), true);
+    /**
+     * The results file: appended to under a state dir (whose {@link MasterState} emptied it for a fresh batch and keeps
+     * it when resuming), else written afresh, as {@code run} in memory does: a batch run again to the same file must
+     * not count the earlier run's lines beside its own.
+     */
+    private static OutputStream open(Path output, boolean stateKeepsIt, ProgressListener listener) throws IOException {
+        if (output != null) return new FileOutputStream(output.toFile(), stateKeepsIt);
         return listener instanceof ProgressPrinter printer ? printer.guard(System.out, ProgressPrinter.stdoutIsTerminal()) : System.out;
     }
 

@@ -141,7 +141,8 @@ class BrokerFaultsIT {
     /**
      * Issue 12: the worker processes of a {@code run} that is SIGKILLed see their parent gone and exit within
      * seconds (they used to consume a batch nobody collects, for ever); the next run of that batch starts afresh
-     * over what the killed one left and completes; a completed run leaves no queue of its batch on the broker.
+     * over what the killed one left (its results file too) and completes; a completed run leaves no queue of its batch
+     * on the broker.
      */
     @Test
     void workersOfAKilledRunExitAndTheNextRunLeavesNoQueueBehind(RabbitNode rabbit) throws Exception {
@@ -158,11 +159,12 @@ class BrokerFaultsIT {
             assertThat(jar.log("killed")).contains("the run that started this worker (pid " + killed.pid() + ") is gone");
             assertThat(queues(rabbit)).as("what the killed run left").anyMatch(q -> q.startsWith("taskbatch.local.orphan."));
 
-            Path out = dir.resolve("orphan.jsonl");
+            // the same command again, as a user runs it after a crash: its results file starts afresh (it used to be
+            // appended to, the killed run's lines counting beside the new run's)
             Process again = jar.start("again", "run", manifest.toString(), "--broker", rabbit.amqpUri(), "--output",
-                    out.toString(), "--progress", "none", "--worker-processes", "2");
+                    killedOut.toString(), "--progress", "none", "--worker-processes", "2");
             assertThat(exitOf(again, BATCH_TIMEOUT)).as(jar.log("again")).isZero();
-            assertEveryIdExactlyOnce(results(out), 3_000);
+            assertEveryIdExactlyOnce(results(killedOut), 3_000);
             assertThat(queues(rabbit)).as("no queue of the batch is left, the finished marker included")
                     .noneMatch(q -> q.startsWith("taskbatch.local.orphan."));
         }
