@@ -186,12 +186,8 @@ final class ProcessTree {
     }
 
     private boolean hasTag(long pid) {
-        byte[] env;
-        try {
-            env = Files.readAllBytes(PROC.resolve(pid + "/environ"));
-        } catch (IOException | RuntimeException e) {
-            return false; // gone, or another user's: not ours either way
-        }
+        byte[] env = environ(pid, ProcessTree::readEnviron);
+        if (env == null) return false; // gone, or another user's: not ours either way
         // NUL-terminated NAME=VALUE entries; ours is one comma-separated element of the value
         byte[] prefix = (TAG_VARIABLE + "=").getBytes(StandardCharsets.UTF_8);
         for (int at = 0; at < env.length; ) {
@@ -204,6 +200,32 @@ final class ProcessTree {
             at = end + 1;
         }
         return false;
+    }
+
+    /** Reads of an empty environment before it is taken for the process's own. */
+    static final int EMPTY_ENVIRON_READS = 5;
+
+    /**
+     * A process's environment as {@code read} gives it (null: gone or not ours). A process in the middle of an exec shows
+     * an empty one for a moment (the kernel has not set up the new image's yet): a double-forked {@code setsid sleep}
+     * caught there by the only scan after its task ended escaped the kill (seen once in CI). So an empty read is tried
+     * again, a millisecond apart; a process that really has no environment costs a few milliseconds per scan.
+     */
+    static byte[] environ(long pid, java.util.function.LongFunction<byte[]> read) {
+        byte[] env = read.apply(pid);
+        for (int i = 1; env != null && env.length == 0 && i < EMPTY_ENVIRON_READS; i++) {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+            env = read.apply(pid);
+        }
+        return env;
+    }
+
+    private static byte[] readEnviron(long pid) {
+        try {
+            return Files.readAllBytes(PROC.resolve(pid + "/environ"));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**
