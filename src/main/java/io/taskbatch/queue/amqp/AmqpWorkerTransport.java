@@ -268,12 +268,13 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
     /**
      * Published, awaiting its confirm before its tasks ({@code tags}, ascending: one, or those of the {@code results}
      * it carries) may be acknowledged; what was published is kept, to publish it again if the broker nacks it
-     * ({@code nacks} times so far). {@code sinceNanos}: when its oldest result was ready.
+     * ({@code nacks} times so far). {@code sinceNanos}: when its oldest result was ready. {@code aside}: published for
+     * a task as it arrived, ahead of older tasks still waiting to run, so its confirm acknowledges that task alone.
      */
     private record Pending(long[] tags, long sinceNanos, int results, String queue, AMQP.BasicProperties props,
-                           byte[] body, int nacks) {
+                           byte[] body, int nacks, boolean aside) {
         Pending nackedOnce(long now) {
-            return new Pending(tags, now, results, queue, props, body, nacks + 1);
+            return new Pending(tags, now, results, queue, props, body, nacks + 1, aside);
         }
 
         long lowestTag() {
@@ -418,8 +419,13 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     Object count = props.getHeaders() == null ? null : props.getHeaders().get("x-delivery-count");
                     int deliveries = count instanceof Number n ? n.intValue() + 1 : 1;
                     try {
-                        buffer.add(new Incoming(ch, envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null,
-                                deliveries, System.nanoTime()));
+                        Incoming in = new Incoming(ch, envelope.getDeliveryTag(), MessageCodec.decodeTask(body), null, null,
+                                deliveries, System.nanoTime());
+                        if (deliveries >= 2) {
+                            redelivered(in);
+                        } else {
+                            buffer.add(in);
+                        }
                     } catch (MessageCodec.MalformedMessageException e) {
                         buffer.add(new Incoming(ch, envelope.getDeliveryTag(), null, body, e.getMessage(), deliveries,
                                 System.nanoTime()));
@@ -464,6 +470,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             List<Long> tags = new ArrayList<>();
             int results = 0;
             long maxTag = -1;
+            boolean aside = false;
             long now = System.nanoTime();
             for (var it = settled.values().iterator(); it.hasNext(); ) {
                 Pending p = it.next();
@@ -480,15 +487,17 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     continue;
                 }
                 if (p.nacks() > 0) republishing.decrementAndGet();
+                aside |= p.aside();
                 for (long tag : p.tags()) tags.add(tag);
                 maxTag = Math.max(maxTag, p.tags()[p.tags().length - 1]);
                 governor.confirmTook(now - p.sinceNanos());
             }
             if (results > 0) metrics.resultsConfirmed(results, ack);
             if (tags.isEmpty()) return;
-            // tasks are settled in delivery order: if nothing older is still pending, one ack covers them
+            // tasks are settled in delivery order (but those moved on as they came): if nothing older is still pending,
+            // one ack covers them
             var oldest = pending.firstEntry();
-            boolean contiguous = republishing.get() == 0 && (oldest == null || oldest.getValue().lowestTag() > maxTag);
+            boolean contiguous = !aside && republishing.get() == 0 && (oldest == null || oldest.getValue().lowestTag() > maxTag);
             long upTo = maxTag;
             try {
                 acker.execute(() -> {
@@ -543,17 +552,6 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 if (in == null) return null;
                 if (in.task() == null) {
                     deadLetterMalformed(in);
-                } else if (in.deliveryCount() >= 2 && lostWithBroker.remove(in.task().id())) {
-                    // it came back because the broker lost or closed our channel, not because a worker died: no suspect.
-                    // A copy goes back uncharged (see release), so what the loss cost it does not count towards its limit
-                    LOG.debugf("task %d came back after our connection to the broker was lost: it goes back to the queue",
-                            in.task().id());
-                    release(in);
-                } else if (in.deliveryCount() >= 2) {
-                    // delivered before to a worker that died holding it: whether this task or another it held
-                    // killed that worker cannot be told here, so it runs alone, from the suspects (uncharged there)
-                    LOG.debugf("task %d was held by a worker that died: it goes to the suspects, to run alone", in.task().id());
-                    publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in);
                 } else if (System.nanoTime() - in.receivedNanos() > maxHoldNanos) {
                     LOG.debugf("task %d waited too long behind others here; it goes back to the queue", in.task().id());
                     release(in);
@@ -561,6 +559,27 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     running.add(in.task().id());
                     return new AmqpDelivery(this, in, System.nanoTime());
                 }
+            }
+        }
+
+        /**
+         * A task delivered before, moved on as it arrives (on the consumer's thread), not when the slot reaches it: held
+         * in the buffer until then, it was charged again by every death of this worker meanwhile, and a suspect that kills
+         * it runs while the other slots' buffers are full (an innocent task at the queue's head went dead at
+         * {@code maxAttempts: 3} in CI, charged by the four deaths of one poison task).
+         */
+        private void redelivered(Incoming in) {
+            if (lostWithBroker.remove(in.task().id())) {
+                // it came back because the broker lost or closed our channel, not because a worker died: no suspect.
+                // A copy goes back uncharged (see release), so what the loss cost it does not count towards its limit
+                LOG.debugf("task %d came back after our connection to the broker was lost: it goes back to the queue",
+                        in.task().id());
+                publish(queues.tasks(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, true);
+            } else {
+                // delivered before to a worker that died holding it: whether this task or another it held killed that
+                // worker cannot be told here, so it runs alone, from the suspects (uncharged there)
+                LOG.debugf("task %d was held by a worker that died: it goes to the suspects, to run alone", in.task().id());
+                publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, true);
             }
         }
 
@@ -641,20 +660,20 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                     .headers(Map.of(BatchQueues.REASON_HEADER, "malformed task message: " + in.malformed(),
                             "x-taskbatch-worker", workerName))
                     .build();
-            publish(queues.dead(), props, in.body(), in);
+            publish(queues.dead(), props, in.body(), in, false);
             metrics.attempt(WorkerMetrics.Outcome.MALFORMED, 0);
         }
 
         /**
          * Publishes (after the results gathered so far), and has {@code in}'s task acknowledged once the broker confirms
-         * it.
+         * it; {@code aside}: {@code in} arrived after tasks that still wait to run here (see {@link Pending}).
          */
-        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in) {
+        void publish(String queue, AMQP.BasicProperties props, byte[] body, Incoming in, boolean aside) {
             publishLock.lock();
             try {
                 if (!onCurrentChannel(in)) return;
                 flushResults();
-                send(queue, props, body, new long[] {in.tag()}, System.nanoTime(), 0);
+                send(queue, props, body, new long[] {in.tag()}, System.nanoTime(), 0, aside);
             } finally {
                 publishLock.unlock();
             }
@@ -716,7 +735,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
                 long[] tags = new long[n];
                 for (int i = 0; i < n; i++) tags[i] = resultTasks.get(i).tag();
                 String queue = queues.results((int) Math.floorMod(resultMessages + slotOffset, (long) queues.shards()));
-                send(queue, MessageCodec.RESULTS_PROPERTIES, resultLines.toByteArray(), tags, resultsSinceNanos, n);
+                send(queue, MessageCodec.RESULTS_PROPERTIES, resultLines.toByteArray(), tags, resultsSinceNanos, n, false);
                 resultTasks.clear();
                 resultLines.reset();
                 resultMessages++;
@@ -726,10 +745,11 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         }
 
         /** Publishes on the slot's channel, the caller holding publishLock. */
-        private void send(String queue, AMQP.BasicProperties props, byte[] body, long[] tags, long sinceNanos, int results) {
+        private void send(String queue, AMQP.BasicProperties props, byte[] body, long[] tags, long sinceNanos, int results,
+                          boolean aside) {
             Channel channel = this.channel;
             long seq = channel.getNextPublishSeqNo();
-            pending.put(seq, new Pending(tags, sinceNanos, results, queue, props, body, 0));
+            pending.put(seq, new Pending(tags, sinceNanos, results, queue, props, body, 0, aside));
             try {
                 channel.basicPublish("", queue, props, body);
                 if (results > 0) metrics.resultsPublished(results);
@@ -749,7 +769,7 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
             if (in.channel() != channel) return; // its channel is gone, and the task went back with it
             // a suspect stays one: back to the suspects, to run alone later
             publish(suspects ? queues.suspects() : queues.tasks(), MessageCodec.taskProperties(in.task()),
-                    MessageCodec.encode(in.task()), in);
+                    MessageCodec.encode(in.task()), in, false);
         }
 
         @Override
@@ -827,7 +847,8 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
         public void retry(TaskMessage next) {
             settle();
             // the retry queue of this attempt holds it for its backoff, then returns it to the task queue
-            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in);
+            inbox.publish(queues.retry(in.task().attempt()), MessageCodec.taskProperties(next), MessageCodec.encode(next), in,
+                    false);
         }
 
         @Override

@@ -116,6 +116,30 @@ class AmqpWorkerTransportIT {
     }
 
     /**
+     * A task returned by a worker that died goes to the suspects as it arrives, not when its slot reaches it: held in the
+     * buffer of a slot busy with a long task, or while the worker's first slot runs a suspect alone, it was charged again
+     * by every death of this worker meanwhile, and an innocent task went dead at its delivery limit (CI: four deaths of
+     * one poison task, {@code maxAttempts: 3}).
+     */
+    @Test
+    void aTaskReturnedByADeadWorkerBecomesASuspectAsItArrivesWhileItsSlotIsBusy() throws Exception {
+        BrokerAddress broker = BrokerAddress.of(RABBIT.node().amqpUri());
+        BatchQueues queues = BatchQueues.of(null, "returned", null);
+        declareWithTasks(broker, queues, 1);
+        // a worker that died holding it: delivered, never acknowledged, returned (charged) when its connection went
+        try (Connection dead = broker.newConnection("test-dead-worker"); Channel ch = dead.createChannel()) {
+            assertThat(ch.basicGet(queues.tasks(), false)).as("the task, delivered to the worker that dies").isNotNull();
+        }
+        try (AmqpWorkerTransport worker = new AmqpWorkerTransport(broker, queues, "w", 2, Duration.ofMinutes(5))) {
+            assertThat(worker.awaitReady(new BrokerWait(Duration.ofSeconds(10), line -> { }), "returned")).isTrue();
+            TaskInbox inbox = worker.openInbox(); // subscribed; its slot takes nothing (it runs something long)
+            await(() -> messages(queues.suspects()) == 1 && messages(queues.tasks()) == 0,
+                    "the returned task waits in the suspects, its original acknowledged");
+            assertThat(inbox.take(Duration.ofSeconds(1))).as("nothing left for the slot").isNull();
+        }
+    }
+
+    /**
      * The broker refuses (nacks) a slot's results for a while, as a quorum queue does while it has no leader or is full:
      * each result goes out again until the broker takes it, and its task stays with the worker meanwhile. Rejecting the
      * task instead charged it a delivery per refusal, and a task that ran well could end dead at its delivery limit.
