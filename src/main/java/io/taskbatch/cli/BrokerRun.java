@@ -149,11 +149,11 @@ final class BrokerRun {
         void run() throws IOException;
     }
 
-    /** The results file, or stdout; stdout through the progress bar's guard when the bar is on the same terminal. */
     /**
-     * The results file: appended to under a state dir (whose {@link MasterState} emptied it for a fresh batch and keeps
-     * it when resuming), else written afresh, as {@code run} in memory does: a batch run again to the same file must
-     * not count the earlier run's lines beside its own.
+     * The results file, or stdout (through the progress bar's guard when the bar is on the same terminal). The file is
+     * appended to under a state dir (whose {@link MasterState} emptied it for a fresh batch and keeps it when resuming),
+     * else written afresh, as {@code run} in memory does: a batch run again to the same file must not count the earlier
+     * run's lines beside its own.
      */
     private static OutputStream open(Path output, boolean stateKeepsIt, ProgressListener listener) throws IOException {
         if (output != null) return new FileOutputStream(output.toFile(), stateKeepsIt);

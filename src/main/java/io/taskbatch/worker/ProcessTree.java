@@ -20,6 +20,8 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
@@ -211,10 +213,10 @@ final class ProcessTree {
      * caught there by the only scan after its task ended escaped the kill (seen once in CI). So an empty read is tried
      * again, a millisecond apart; a process that really has no environment costs a few milliseconds per scan.
      */
-    static byte[] environ(long pid, java.util.function.LongFunction<byte[]> read) {
+    static byte[] environ(long pid, LongFunction<byte[]> read) {
         byte[] env = read.apply(pid);
         for (int i = 1; env != null && env.length == 0 && i < EMPTY_ENVIRON_READS; i++) {
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
             env = read.apply(pid);
         }
         return env;

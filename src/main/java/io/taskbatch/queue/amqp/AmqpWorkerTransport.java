@@ -569,18 +569,20 @@ public final class AmqpWorkerTransport implements WorkerTransport, AutoCloseable
          * {@code maxAttempts: 3} in CI, charged by the four deaths of one poison task).
          */
         private void redelivered(Incoming in) {
+            String queue;
             if (lostWithBroker.remove(in.task().id())) {
                 // it came back because the broker lost or closed our channel, not because a worker died: no suspect.
                 // A copy goes back uncharged (see release), so what the loss cost it does not count towards its limit
                 LOG.debugf("task %d came back after our connection to the broker was lost: it goes back to the queue",
                         in.task().id());
-                publish(queues.tasks(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, true);
+                queue = queues.tasks();
             } else {
                 // delivered before to a worker that died holding it: whether this task or another it held killed that
                 // worker cannot be told here, so it runs alone, from the suspects (uncharged there)
                 LOG.debugf("task %d was held by a worker that died: it goes to the suspects, to run alone", in.task().id());
-                publish(queues.suspects(), MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, true);
+                queue = queues.suspects();
             }
+            publish(queue, MessageCodec.taskProperties(in.task()), MessageCodec.encode(in.task()), in, true);
         }
 
         /**
